@@ -1,0 +1,144 @@
+/**
+ * The configuration file. Its layout is the seed notes' template
+ * (`agent-orchestrator.config.yaml`), which must load as printed there: keys
+ * are snake_case under `orchestrator:`. Every key has a default, so an empty
+ * file (or none) is a valid configuration. Unknown keys are refused, so a typo
+ * never passes silently.
+ *
+ * The schema transforms the YAML into the camelCase `SwitchyardConfig` the
+ * rest of the code uses.
+ */
+import { z } from 'zod';
+import { durationMs, sizeBytes } from './units.js';
+
+export const KNOWN_AGENT_NAMES = ['claude-code', 'codex', 'gemini', 'cursor-agent', 'opencode'] as const;
+
+const slug = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected a slug: lowercase letters, digits and dashes, starting with a letter or digit');
+
+const agentName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'expected an agent name: letters, digits, dots, dashes, underscores');
+
+const embeddingSchema = z
+  .object({
+    provider: z.enum(['local', 'hash', 'openai']).default('local'),
+    model: z.string().min(1).optional(),
+    base_url: z.string().url().optional(),
+    api_key: z.string().optional(),
+    dims: z.number().int().positive().max(16000).optional(),
+    timeout: durationMs.optional(),
+    batch_size: z.number().int().positive().max(2048).optional(),
+  })
+  .strict();
+
+const workspaceSchema = z
+  .object({
+    id: slug,
+    name: z.string().min(1).max(200).optional(),
+    max_concurrent: z.number().int().min(1).max(10000).default(4),
+    skill_retention_days: z.number().int().min(1).max(36500).default(90),
+    audit_enabled: z.boolean().default(false),
+    allowed_agents: z.array(agentName).optional(),
+    embedding: embeddingSchema.optional(),
+    inject_skills: z.boolean().optional(),
+  })
+  .strict();
+
+const runtimeSchema = z
+  .object({
+    daemon_port: z.number().int().min(0).max(65535).default(8080),
+    host: z.string().min(1).default('127.0.0.1'),
+    health_check_interval: durationMs.default(15_000),
+    cpu_threshold: z.number().gt(0).max(64).default(0.85),
+    memory_threshold_mb: z.number().int().positive().default(4096),
+    max_concurrent: z.number().int().min(1).max(1000).default(4),
+    state_dir: z.string().min(1).optional(),
+    lease: durationMs.default(30_000),
+    idle_timeout: durationMs.default(600_000),
+    wall_timeout: durationMs.default(3_600_000),
+    final_grace: durationMs.default(10_000),
+    kill_grace: durationMs.default(5_000),
+    agent_check_interval: durationMs.default(300_000),
+    max_prompt_size: sizeBytes.default(256 * 1024),
+  })
+  .strict();
+
+const containerSchema = z
+  .object({
+    engine: z.enum(['docker', 'podman']),
+    image: z.string().min(1),
+    args: z.array(z.string()).default([]),
+  })
+  .strict();
+
+const agentSchema = z
+  .object({
+    name: agentName,
+    binary: z.string().min(1).optional(),
+    default_model: z.string().min(1).optional(),
+    context_limit: z.number().int().positive().optional(),
+    args: z.array(z.string()).optional(),
+    env: z.record(z.string(), z.string()).default({}),
+    idle_timeout: durationMs.optional(),
+    wall_timeout: durationMs.optional(),
+    container: containerSchema.optional(),
+    container_only: z.boolean().default(false),
+  })
+  .strict();
+
+const databaseSchema = z
+  .object({
+    url: z.string().min(1).optional(),
+    host: z.string().min(1).default('localhost'),
+    port: z.number().int().min(1).max(65535).default(5432),
+    name: z.string().min(1).default('switchyard'),
+    user: z.string().min(1).optional(),
+    password: z.string().optional(),
+    extensions: z.array(z.string()).default(['vector']),
+    pool_size: z.number().int().min(1).max(1000).default(10),
+    statement_timeout: durationMs.default(30_000),
+  })
+  .strict();
+
+const streamingSchema = z
+  .object({
+    protocol: z.literal('websocket').default('websocket'),
+    max_message_size: sizeBytes.default(1024 * 1024),
+    heartbeat_interval: durationMs.default(30_000),
+    compression: z.boolean().default(true),
+    batch_interval: durationMs.default(5),
+    batch_max_events: z.number().int().min(1).max(10000).default(500),
+  })
+  .strict();
+
+export const configFileSchema = z
+  .object({
+    orchestrator: z
+      .object({
+        workspace: workspaceSchema.optional(),
+        runtime: runtimeSchema.default(() => runtimeSchema.parse({})),
+        agents: z.array(agentSchema).default([]),
+        database: databaseSchema.optional(),
+        streaming: streamingSchema.default(() => streamingSchema.parse({})),
+      })
+      .strict()
+      .default(() => ({ runtime: runtimeSchema.parse({}), agents: [], streaming: streamingSchema.parse({}) }))
+      .superRefine((o, ctx) => {
+        const seen = new Set<string>();
+        o.agents.forEach((a, i) => {
+          if (seen.has(a.name)) ctx.addIssue({ code: 'custom', path: ['agents', i, 'name'], message: `duplicate agent name "${a.name}"` });
+          seen.add(a.name);
+          const known = (KNOWN_AGENT_NAMES as readonly string[]).includes(a.name);
+          if (!known && !a.binary && !a.container) {
+            ctx.addIssue({ code: 'custom', path: ['agents', i, 'binary'], message: `a command agent ("${a.name}" is not a known CLI) needs a binary` });
+          }
+        });
+      }),
+  })
+  .strict();
+
+export type ConfigFile = z.output<typeof configFileSchema>;
+export type AgentConfigFile = z.output<typeof agentSchema>;
+export type EmbeddingConfigFile = z.output<typeof embeddingSchema>;
