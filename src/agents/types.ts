@@ -19,6 +19,13 @@ export interface NormalizedEvent {
   raw: string;
 }
 
+/**
+ * Token counts of a run, summed over its model calls. The four numbers are
+ * disjoint, as Anthropic reports them: `inputTokens` is the input neither read
+ * from nor written to the prompt cache, so the whole prompt is
+ * input + cacheRead + cacheWrite. Adapters of CLIs that count cached tokens as
+ * part of the input (Codex, Gemini) subtract them.
+ */
 export interface TokenUsage {
   inputTokens: number;
   outputTokens: number;
@@ -41,6 +48,14 @@ export interface RunSpec {
   runningAsRoot: boolean;
   /** Argument template of a command agent (`{prompt}`, `{model}`, `{workdir}`, `{session}`). */
   argsTemplate?: string[];
+  /**
+   * A directory that outlives the run and is shared by the runs of one task on
+   * this daemon, for the agent's own session files (Codex keeps its sessions in
+   * CODEX_HOME, so resuming needs the same one). Defaults to `scratchDir`.
+   */
+  sessionDir?: string;
+  /** Extra options for a known CLI from the agent's config (`args`), placed where the CLI takes options. */
+  extraArgs?: string[];
 }
 
 export interface Invocation {
@@ -50,6 +65,8 @@ export interface Invocation {
   stdin?: string;
   /** Variables the adapter adds to the scrubbed environment. */
   env: Record<string, string>;
+  /** Directories the daemon creates before spawning (Codex refuses a CODEX_HOME that does not exist). */
+  ensureDirs?: string[];
 }
 
 /** What a run produced, as far as the parser has seen. */
@@ -99,6 +116,7 @@ export interface AgentAdapter {
   readonly envPassthrough: readonly string[];
   /** Whether the CLI can resume its own session (retries and answers then send only the new input). */
   readonly supportsResume: boolean;
+  /** Arguments that make the binary print its version; empty when it has none and must not be probed. */
   readonly versionArgs: readonly string[];
   parseVersion(output: string): string | undefined;
   buildInvocation(spec: RunSpec): Invocation;
