@@ -170,7 +170,7 @@ CREATE TABLE daemons (
 CREATE TABLE daemon_agents (
   daemon_id  uuid NOT NULL REFERENCES daemons (id) ON DELETE CASCADE,
   name       text NOT NULL,
-  binary     text,
+  binary_path text,
   version    text,
   status     text NOT NULL CHECK (status IN ('ok', 'missing', 'not_executable', 'version_failed')),
   reason     text,

@@ -1,0 +1,284 @@
+/**
+ * The REST API's resources and request bodies as zod schemas. The server
+ * validates with them and generates its OpenAPI document from them; the typed
+ * client (src/client) uses the same types, so the two cannot drift apart.
+ * Field names follow the seed's `AgentTask` and `WorkspaceConfig`.
+ */
+import { z } from 'zod';
+import { TASK_STATES } from './taskState.js';
+
+export const WORKSPACE_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export const workspaceId = z
+  .string()
+  .regex(WORKSPACE_ID, 'expected a workspace id: a slug of lowercase letters, digits and dashes, such as "prod-automation"');
+export const uuid = z.string().uuid('expected a UUID');
+export const agentName = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected an agent name such as "claude-code"');
+const isoTime = z.string().describe('ISO-8601 time');
+const metadata = z.record(z.string(), z.unknown());
+
+export const errorBody = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    details: z.unknown().optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof errorBody>;
+
+// ---------------------------------------------------------------- workspaces
+
+export const workspace = z.object({
+  id: z.string(),
+  name: z.string(),
+  /** null: every agent a runtime offers. */
+  allowedAgents: z.array(z.string()).nullable(),
+  maxConcurrentTasks: z.number().int(),
+  skillRetentionDays: z.number().int(),
+  auditLogEnabled: z.boolean(),
+  settings: metadata,
+  createdAt: isoTime,
+  updatedAt: isoTime,
+});
+export type Workspace = z.infer<typeof workspace>;
+
+const workspaceFields = {
+  name: z.string().trim().min(1).max(200),
+  allowedAgents: z.array(agentName).max(100).nullable(),
+  maxConcurrentTasks: z.number().int().min(1).max(10_000),
+  skillRetentionDays: z.number().int().min(1).max(36_500),
+  auditLogEnabled: z.boolean(),
+  settings: metadata,
+};
+export const createWorkspaceBody = z
+  .object({
+    id: workspaceId,
+    name: workspaceFields.name.optional(),
+    allowedAgents: workspaceFields.allowedAgents.optional(),
+    maxConcurrentTasks: workspaceFields.maxConcurrentTasks.optional(),
+    skillRetentionDays: workspaceFields.skillRetentionDays.optional(),
+    auditLogEnabled: workspaceFields.auditLogEnabled.optional(),
+    settings: workspaceFields.settings.optional(),
+  })
+  .strict();
+export type CreateWorkspaceBody = z.infer<typeof createWorkspaceBody>;
+export const updateWorkspaceBody = z
+  .object({
+    name: workspaceFields.name.optional(),
+    allowedAgents: workspaceFields.allowedAgents.optional(),
+    maxConcurrentTasks: workspaceFields.maxConcurrentTasks.optional(),
+    skillRetentionDays: workspaceFields.skillRetentionDays.optional(),
+    auditLogEnabled: workspaceFields.auditLogEnabled.optional(),
+    settings: workspaceFields.settings.optional(),
+  })
+  .strict();
+export type UpdateWorkspaceBody = z.infer<typeof updateWorkspaceBody>;
+
+// -------------------------------------------------------------------- tokens
+
+export const TOKEN_ROLES = ['admin', 'member', 'viewer', 'daemon'] as const;
+export type TokenRole = (typeof TOKEN_ROLES)[number] | 'task';
+
+export const token = z.object({
+  id: z.string(),
+  name: z.string(),
+  role: z.string(),
+  workspaceId: z.string().nullable(),
+  prefix: z.string(),
+  daemonWorkspaces: z.array(z.string()).nullable(),
+  createdAt: isoTime,
+  lastUsedAt: isoTime.nullable(),
+  expiresAt: isoTime.nullable(),
+  revokedAt: isoTime.nullable(),
+});
+export type Token = z.infer<typeof token>;
+export const createTokenBody = z
+  .object({
+    role: z.enum(TOKEN_ROLES),
+    name: z.string().trim().min(1).max(100),
+    expiresInDays: z.number().int().min(1).max(3650).optional(),
+  })
+  .strict();
+export const createdToken = token.extend({ token: z.string().describe('The secret; shown in this answer only') });
+export type CreatedToken = z.infer<typeof createdToken>;
+
+// --------------------------------------------------------------------- tasks
+
+export const taskStatus = z.enum(TASK_STATES);
+
+export const suggestion = z.object({ id: z.string(), name: z.string(), score: z.number() });
+
+export const transition = z.object({
+  from: z.string().nullable(),
+  to: z.string(),
+  actor: z.string(),
+  reason: z.string().nullable(),
+  attempt: z.number().int(),
+  daemonId: z.string().nullable(),
+  at: isoTime,
+});
+
+export const task = z.object({
+  id: z.string(),
+  workspaceId: z.string(),
+  groupId: z.string().nullable(),
+  assignedAgent: z.string(),
+  model: z.string().nullable(),
+  prompt: z.string(),
+  promptHash: z.string(),
+  status: taskStatus,
+  statusReason: z.string().nullable(),
+  priority: z.number().int(),
+  attempt: z.number().int(),
+  maxAttempts: z.number().int(),
+  runAfter: isoTime.nullable(),
+  metadata,
+  daemonId: z.string().nullable(),
+  cancelRequested: z.boolean(),
+  question: z.string().nullable(),
+  answer: z.string().nullable(),
+  sessionId: z.string().nullable(),
+  tokenBudget: z.number().int().nullable(),
+  repo: z.string().nullable(),
+  baseRef: z.string().nullable(),
+  suggestions: z.array(suggestion),
+  resultText: z.string().nullable(),
+  actions: z.array(z.enum(['cancel', 'retry', 'answer'])),
+  createdAt: isoTime,
+  updatedAt: isoTime,
+  finishedAt: isoTime.nullable(),
+  timeline: z.array(transition).optional(),
+});
+export type Task = z.infer<typeof task>;
+
+export const createTaskBody = z
+  .object({
+    assignedAgent: agentName,
+    prompt: z.string().min(1, 'the prompt must not be empty'),
+    priority: z.number().int().min(-1000).max(1000).optional(),
+    metadata: metadata.optional(),
+    maxAttempts: z.number().int().min(1).max(20).optional(),
+    model: z.string().trim().min(1).max(200).optional(),
+    tokenBudget: z.number().int().min(1).optional(),
+    repo: z.string().trim().min(1).max(2000).optional(),
+    baseRef: z.string().trim().min(1).max(250).optional(),
+    runAfter: z.iso.datetime({ offset: true }).optional(),
+  })
+  .strict();
+export type CreateTaskBody = z.infer<typeof createTaskBody>;
+
+export const listTasksQuery = z
+  .object({
+    workspace: workspaceId.optional(),
+    status: z
+      .string()
+      .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+      .pipe(z.array(taskStatus))
+      .optional(),
+    agent: agentName.optional(),
+    groupId: uuid.optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+    cursor: z.string().max(500).optional(),
+  })
+  .strict();
+
+export const answerBody = z.object({ answer: z.string().min(1).max(100_000) }).strict();
+export const retryBody = z.object({ reason: z.string().max(1000).optional() }).strict();
+export const cancelBody = z.object({ reason: z.string().max(1000).optional() }).strict();
+
+export const taskEvent = z.object({
+  seq: z.number().int(),
+  at: isoTime,
+  attempt: z.number().int(),
+  stream: z.enum(['stdout', 'stderr', 'system']),
+  kind: z.string(),
+  text: z.string().optional(),
+  data: z.record(z.string(), z.unknown()).optional(),
+  raw: z.string(),
+});
+export type TaskEvent = z.infer<typeof taskEvent>;
+export const eventsQuery = z
+  .object({
+    workspace: workspaceId.optional(),
+    after: z.coerce.number().int().min(0).default(0),
+    limit: z.coerce.number().int().min(1).max(5000).default(500),
+  })
+  .strict();
+export const eventsPage = z.object({ items: z.array(taskEvent), next: z.number().int().nullable() });
+
+export const taskRun = z.object({
+  id: z.string(),
+  taskId: z.string(),
+  attempt: z.number().int(),
+  daemonId: z.string().nullable(),
+  agent: z.string(),
+  agentVersion: z.string().nullable(),
+  model: z.string().nullable(),
+  pid: z.number().int().nullable(),
+  status: z.string(),
+  startedAt: isoTime,
+  endedAt: isoTime.nullable(),
+  durationMs: z.number().nullable(),
+  exitCode: z.number().int().nullable(),
+  signal: z.string().nullable(),
+  failureClass: z.string().nullable(),
+  failureReason: z.string().nullable(),
+  stderrTail: z.string().nullable(),
+  usage: z.record(z.string(), z.unknown()).nullable(),
+  costUsd: z.number().nullable(),
+  sessionId: z.string().nullable(),
+  resultText: z.string().nullable(),
+  diff: z.record(z.string(), z.unknown()).nullable(),
+});
+export type TaskRun = z.infer<typeof taskRun>;
+
+// ------------------------------------------------------------------- daemons
+
+export const daemonAgent = z.object({
+  name: z.string(),
+  binary: z.string().nullable(),
+  version: z.string().nullable(),
+  status: z.enum(['ok', 'missing', 'not_executable', 'version_failed']),
+  reason: z.string().nullable(),
+  checkedAt: isoTime,
+});
+export const daemonHealth = z.object({
+  cpu: z.number(),
+  memUsedMb: z.number(),
+  memTotalMb: z.number().optional(),
+  agentsRssMb: z.number(),
+  active: z.number().int(),
+});
+export const daemon = z.object({
+  id: z.string(),
+  name: z.string(),
+  hostname: z.string(),
+  version: z.string(),
+  workspaces: z.array(z.string()).nullable(),
+  capacity: z.number().int(),
+  state: z.enum(['online', 'offline']),
+  throttled: z.boolean(),
+  throttleReason: z.string().nullable(),
+  health: daemonHealth.nullable(),
+  activeTasks: z.number().int(),
+  agents: z.array(daemonAgent),
+  connectedAt: isoTime.nullable(),
+  lastSeenAt: isoTime.nullable(),
+});
+export type Daemon = z.infer<typeof daemon>;
+
+// --------------------------------------------------------------------- misc
+
+export const page = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+
+export const whoami = z.object({
+  tokenId: z.string(),
+  role: z.string(),
+  workspaceId: z.string().nullable(),
+  name: z.string(),
+  defaultWorkspace: z.string(),
+});
+export type Whoami = z.infer<typeof whoami>;

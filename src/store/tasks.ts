@@ -1,0 +1,254 @@
+/**
+ * Tasks and their timeline. Every status change goes through `transition`,
+ * which names the expected current statuses in its WHERE clause and records
+ * the change in `task_transitions` within the same transaction.
+ */
+import { createHash } from 'node:crypto';
+import type { Task } from '../core/api.js';
+import { ValidationError } from '../core/errors.js';
+import { assertTransition, type Actor, type TaskStatus } from '../core/taskState.js';
+import type { Queryable } from './db.js';
+import { iso, toTask, type DbRow } from './rows.js';
+
+export function promptHash(prompt: string): string {
+  return createHash('sha256').update(prompt).digest('hex');
+}
+
+export interface NewTask {
+  workspaceId: string;
+  assignedAgent: string;
+  prompt: string;
+  priority?: number;
+  metadata?: Record<string, unknown>;
+  maxAttempts?: number;
+  model?: string | null;
+  tokenBudget?: number | null;
+  repo?: string | null;
+  baseRef?: string | null;
+  runAfter?: string | null;
+  groupId?: string | null;
+  createdBy?: string | null;
+}
+
+export async function insertTask(q: Queryable, t: NewTask): Promise<Task> {
+  const { rows } = await q.query(
+    `INSERT INTO tasks (workspace_id, assigned_agent, prompt, prompt_hash, priority, metadata, max_attempts, model,
+                        token_budget, repo, base_ref, run_after, group_id, created_by)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+     RETURNING *`,
+    [
+      t.workspaceId,
+      t.assignedAgent,
+      t.prompt,
+      promptHash(t.prompt),
+      t.priority ?? 0,
+      JSON.stringify(t.metadata ?? {}),
+      t.maxAttempts ?? 3,
+      t.model ?? null,
+      t.tokenBudget ?? null,
+      t.repo ?? null,
+      t.baseRef ?? null,
+      t.runAfter ?? null,
+      t.groupId ?? null,
+      t.createdBy ?? null,
+    ],
+  );
+  const row = rows[0]!;
+  await recordTransition(q, { taskId: String(row.id), from: null, to: 'queued', actor: 'user', reason: 'created', attempt: 0 });
+  return toTask(row);
+}
+
+interface TransitionRecord {
+  taskId: string;
+  from: TaskStatus | null;
+  to: TaskStatus;
+  actor: Actor;
+  reason: string | null;
+  attempt: number;
+  daemonId?: string | null;
+}
+
+export async function recordTransition(q: Queryable, r: TransitionRecord): Promise<void> {
+  await q.query(
+    `INSERT INTO task_transitions (task_id, from_status, to_status, actor, reason, attempt, daemon_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [r.taskId, r.from, r.to, r.actor, r.reason, r.attempt, r.daemonId ?? null],
+  );
+}
+
+/** Columns a transition may set besides the status. */
+export type TaskPatch = Partial<{
+  status_reason: string | null;
+  attempt: number;
+  max_attempts: number;
+  run_after: Date | string | null;
+  daemon_id: string | null;
+  lease_expires_at: Date | string | null;
+  cancel_requested_at: Date | string | null;
+  question: string | null;
+  answer: string | null;
+  session_id: string | null;
+  result_text: string | null;
+  finished_at: Date | string | null;
+}>;
+const PATCHABLE = new Set([
+  'status_reason',
+  'attempt',
+  'max_attempts',
+  'run_after',
+  'daemon_id',
+  'lease_expires_at',
+  'cancel_requested_at',
+  'question',
+  'answer',
+  'session_id',
+  'result_text',
+  'finished_at',
+]);
+
+export interface TransitionRequest {
+  taskId: string;
+  /** The statuses the caller expects the task to be in now. */
+  from: readonly TaskStatus[];
+  to: TaskStatus;
+  actor: Actor;
+  reason?: string;
+  set?: TaskPatch;
+  /** Extra guard, e.g. the daemon holding the task and the attempt it runs. */
+  where?: { daemonId?: string; attempt?: number };
+}
+
+export interface TransitionResult {
+  task: Task;
+  from: TaskStatus;
+}
+
+/**
+ * Moves a task from one of `from` to `to`. Answers undefined when the task is
+ * not (or no longer) in one of those states: somebody else won the race, and
+ * the caller decides whether that is an error.
+ */
+export async function transition(q: Queryable, req: TransitionRequest): Promise<TransitionResult | undefined> {
+  for (const f of req.from) assertTransition(req.taskId, f, req.to, req.actor);
+  const params: unknown[] = [req.taskId, req.from, req.to];
+  const sets = ['status = $3', 'updated_at = now()'];
+  for (const [col, value] of Object.entries(req.set ?? {})) {
+    if (!PATCHABLE.has(col)) throw new Error(`column ${col} may not be set by a transition`);
+    params.push(value instanceof Date ? value.toISOString() : value);
+    sets.push(`${col} = $${params.length}`);
+  }
+  let guard = '';
+  if (req.where?.daemonId !== undefined) {
+    params.push(req.where.daemonId);
+    guard += ` AND t.daemon_id = $${params.length}`;
+  }
+  if (req.where?.attempt !== undefined) {
+    params.push(req.where.attempt);
+    guard += ` AND t.attempt = $${params.length}`;
+  }
+  // The CTE locks the row and remembers the status it had, so the timeline
+  // records the real "from" even when several were acceptable.
+  const { rows } = await q.query(
+    `WITH old AS (SELECT id, status FROM tasks WHERE id = $1 FOR UPDATE)
+     UPDATE tasks t SET ${sets.join(', ')}
+     FROM old WHERE t.id = old.id AND old.status = ANY($2::text[])${guard}
+     RETURNING t.*, old.status AS from_status`,
+    params,
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  const from = row.from_status as TaskStatus;
+  await recordTransition(q, {
+    taskId: req.taskId,
+    from,
+    to: req.to,
+    actor: req.actor,
+    reason: req.reason ?? null,
+    attempt: Number(row.attempt),
+    daemonId: (row.daemon_id as string | null) ?? null,
+  });
+  return { task: toTask(row), from };
+}
+
+/** A task of the given workspace (any workspace when `workspaceId` is null). */
+export async function getTaskRow(q: Queryable, workspaceId: string | null, id: string): Promise<DbRow | undefined> {
+  const { rows } = await q.query('SELECT * FROM tasks WHERE id = $1 AND ($2::text IS NULL OR workspace_id = $2)', [id, workspaceId]);
+  return rows[0];
+}
+
+export async function getTask(q: Queryable, workspaceId: string | null, id: string, withTimeline = false): Promise<Task | undefined> {
+  const row = await getTaskRow(q, workspaceId, id);
+  if (!row) return undefined;
+  const task = toTask(row);
+  if (withTimeline) task.timeline = await getTimeline(q, id);
+  return task;
+}
+
+export async function getTimeline(q: Queryable, taskId: string): Promise<NonNullable<Task['timeline']>> {
+  const { rows } = await q.query('SELECT * FROM task_transitions WHERE task_id = $1 ORDER BY id', [taskId]);
+  return rows.map((r) => ({
+    from: (r.from_status as string | null) ?? null,
+    to: String(r.to_status),
+    actor: String(r.actor),
+    reason: (r.reason as string | null) ?? null,
+    attempt: Number(r.attempt),
+    daemonId: (r.daemon_id as string | null) ?? null,
+    at: iso(r.at),
+  }));
+}
+
+export interface TaskFilter {
+  workspaceId: string | null;
+  statuses?: TaskStatus[];
+  agent?: string;
+  groupId?: string;
+  limit: number;
+  cursor?: string;
+}
+
+/** Newest first, keyset-paginated on (created_at, id). */
+export async function listTasks(q: Queryable, f: TaskFilter): Promise<{ items: Task[]; nextCursor: string | null }> {
+  const after = f.cursor ? decodeCursor(f.cursor) : null;
+  const { rows } = await q.query(
+    `SELECT *, created_at::text AS created_at_text FROM tasks
+     WHERE ($1::text IS NULL OR workspace_id = $1)
+       AND ($2::text[] IS NULL OR status = ANY($2))
+       AND ($3::text IS NULL OR assigned_agent = $3)
+       AND ($4::uuid IS NULL OR group_id = $4)
+       AND ($5::timestamptz IS NULL OR (created_at, id) < ($5::timestamptz, $6::uuid))
+     ORDER BY created_at DESC, id DESC
+     LIMIT $7`,
+    [f.workspaceId, f.statuses?.length ? f.statuses : null, f.agent ?? null, f.groupId ?? null, after?.[0] ?? null, after?.[1] ?? null, f.limit + 1],
+  );
+  const more = rows.length > f.limit;
+  const page = more ? rows.slice(0, f.limit) : rows;
+  const last = page[page.length - 1];
+  return {
+    items: page.map(toTask),
+    nextCursor: more && last ? encodeCursor(String(last.created_at_text), String(last.id)) : null,
+  };
+}
+
+function encodeCursor(createdAt: string, id: string): string {
+  return Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (
+      Array.isArray(v) &&
+      v.length === 2 &&
+      typeof v[0] === 'string' &&
+      typeof v[1] === 'string' &&
+      !Number.isNaN(Date.parse(v[0])) &&
+      /^[0-9a-f-]{36}$/i.test(v[1])
+    ) {
+      return [v[0], v[1]];
+    }
+  } catch {
+    // fall through to the validation error
+  }
+  throw new ValidationError('invalid cursor', [{ path: 'cursor', message: 'expected a nextCursor value from a previous page' }]);
+}
+
