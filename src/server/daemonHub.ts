@@ -1,0 +1,320 @@
+/**
+ * The runtimes connected to this server: one WebSocket each, speaking the
+ * protocol of src/core/protocol.ts. Frames of one connection are handled one
+ * after another, in arrival order, so "events before finished" and "ack up
+ * to seq N" hold without further bookkeeping.
+ */
+import type { Logger } from 'pino';
+import type { WebSocket, RawData } from 'ws';
+import type { Orchestrator } from '../core/config/index.js';
+import { coerceError } from '../core/errors.js';
+import {
+  daemonFrame,
+  PROTOCOL_VERSION,
+  type AssignFrame,
+  type DaemonFrame,
+  type ServerFrame,
+} from '../core/protocol.js';
+import { refreshQueueReasons, type ClaimedTask } from '../store/claim.js';
+import type { Db } from '../store/db.js';
+import { markDaemonOffline, recordHealth, replaceDaemonAgents, touchDaemon, upsertDaemon, type AgentCheck } from '../store/daemons.js';
+import { insertEvents } from '../store/events.js';
+import { createToken } from '../store/tokens.js';
+import type { Principal } from './auth.js';
+import type { Bus } from './bus.js';
+import { reconcileOnHello } from './reconcile.js';
+import { recordFinished, recordStarted, releaseClaim } from './runReports.js';
+import type { StreamHub } from './streamHub.js';
+
+export interface ActiveRun {
+  attempt: number;
+  workspaceId: string;
+}
+
+export interface DaemonConn {
+  readonly id: string;
+  readonly name: string;
+  readonly capacity: number;
+  readonly workspaces: string[] | null;
+  agents: AgentCheck[];
+  throttled: boolean;
+  readonly active: Map<string, ActiveRun>;
+  send(frame: ServerFrame): void;
+}
+
+export interface DaemonHubDeps {
+  db: Db;
+  bus: Bus;
+  config: Orchestrator;
+  log: Logger;
+  serverId: string;
+  version: string;
+  streams: StreamHub;
+  publicUrl: () => string;
+}
+
+export type DaemonHub = ReturnType<typeof createDaemonHub>;
+
+export function createDaemonHub(deps: DaemonHubDeps) {
+  const { db, bus, config, log, serverId } = deps;
+  const conns = new Map<string, DaemonConn & { ws: WebSocket }>();
+  const heartbeatMs = config.streaming.heartbeat_interval;
+  const maxMessage = config.streaming.max_message_size;
+  // Runs must outlive a few missed heartbeats before the reaper calls them lost.
+  const execLeaseMs = Math.max(config.runtime.lease, 3 * heartbeatMs);
+
+  const okAgents = (c: DaemonConn) => c.agents.filter((a) => a.status === 'ok').map((a) => a.name);
+
+  bus.subscribe('cancel', (p) => {
+    const c = conns.get(String(p.daemonId));
+    if (!c) return;
+    c.send({ type: 'cancel', taskId: String(p.taskId), attempt: Number(p.attempt), reason: String(p.reason ?? 'cancelled') });
+  });
+
+  function sendRaw(ws: WebSocket, frame: ServerFrame): void {
+    if (ws.readyState !== ws.OPEN) return;
+    ws.send(JSON.stringify(frame), (err) => {
+      if (err) log.debug({ err }, 'send to runtime failed');
+    });
+  }
+
+  /** Serves one runtime's socket, authenticated with a daemon token, until it closes. */
+  function accept(ws: WebSocket, principal: Principal, remote: string): void {
+    let conn: (DaemonConn & { ws: WebSocket }) | undefined;
+    let chain: Promise<void> = Promise.resolve();
+    let alive = true;
+    const clog = log.child({ remote, tokenId: principal.id });
+
+    const error = (code: string, message: string) => sendRaw(ws, { type: 'error', code, message });
+
+    const ping = setInterval(() => {
+      if (!alive) {
+        clog.warn({ daemonId: conn?.id }, 'runtime missed its heartbeat; closing');
+        ws.terminate();
+        return;
+      }
+      alive = false;
+      ws.ping();
+    }, heartbeatMs);
+    ws.on('pong', () => {
+      alive = true;
+      if (conn) void touchDaemon(db, conn.id, execLeaseMs).catch((err: unknown) => clog.warn({ err }, 'lease renewal failed'));
+    });
+
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      alive = true;
+      const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer).byteLength;
+      if (isBinary) return error('invalid_frame', 'frames are JSON text');
+      if (size > maxMessage) return error('message_too_large', `frame of ${size} bytes is over the ${maxMessage}-byte limit (streaming.max_message_size)`);
+      let json: unknown;
+      try {
+        json = JSON.parse(data.toString());
+      } catch {
+        return error('invalid_json', 'frame is not valid JSON');
+      }
+      const parsed = daemonFrame.safeParse(json);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        clog.warn({ issue }, 'refused an invalid frame');
+        return error('invalid_frame', issue ? `${issue.path.join('.') || 'frame'}: ${issue.message}` : 'invalid frame');
+      }
+      const frame = parsed.data;
+      chain = chain
+        .then(() => handle(frame))
+        .catch((err: unknown) => {
+          clog.error({ err: coerceError(err), type: frame.type }, 'handling a runtime frame failed');
+          error('server_error', `could not handle ${frame.type}; it will be retried when resent`);
+        });
+    });
+
+    ws.on('close', () => {
+      clearInterval(ping);
+      if (!conn) return;
+      const c = conn;
+      if (conns.get(c.id) === c) conns.delete(c.id);
+      clog.info({ daemonId: c.id }, 'runtime disconnected');
+      // Its runs keep their leases: a quick reconnect resumes them; otherwise the reaper reclaims them.
+      void chain
+        .then(async () => {
+          if (conns.has(c.id)) return; // already back, possibly on this same server
+          await markDaemonOffline(db, c.id, serverId);
+          await refreshQueueReasons(db);
+          bus.publish('daemon', { id: c.id });
+        })
+        .catch((err: unknown) => clog.warn({ err }, 'marking runtime offline failed'));
+    });
+    ws.on('error', (err) => clog.warn({ err }, 'runtime socket error'));
+
+    async function handle(frame: DaemonFrame): Promise<void> {
+      if (frame.type === 'hello') return hello(frame);
+      if (!conn) return error('hello_required', 'send hello first');
+      const c = conn;
+      switch (frame.type) {
+        case 'health': {
+          const wasThrottled = c.throttled;
+          c.throttled = frame.throttled;
+          await recordHealth(db, c.id, frame, frame.throttled, frame.throttleReason);
+          await touchDaemon(db, c.id, execLeaseMs);
+          if (wasThrottled !== c.throttled) {
+            clog.info({ daemonId: c.id, throttled: c.throttled, reason: frame.throttleReason }, 'runtime throttle changed');
+            if (!c.throttled) bus.publish('dispatch', {});
+          }
+          bus.publish('daemon', { id: c.id });
+          return;
+        }
+        case 'agents':
+          c.agents = frame.agents;
+          await replaceDaemonAgents(db, c.id, frame.agents);
+          await refreshQueueReasons(db);
+          bus.publish('daemon', { id: c.id });
+          bus.publish('dispatch', {});
+          return;
+        case 'accept':
+          await db.query(
+            `UPDATE tasks SET lease_expires_at = now() + make_interval(secs => $4::double precision / 1000)
+             WHERE id = $1 AND daemon_id = $2 AND attempt = $3 AND status = 'claimed'`,
+            [frame.taskId, c.id, frame.attempt, execLeaseMs],
+          );
+          return;
+        case 'reject': {
+          c.active.delete(frame.taskId);
+          const task = await db.tx((q) => releaseClaim(q, frame.taskId, c.id, frame.attempt, 'daemon', `runtime ${c.name} refused it: ${frame.reason}`));
+          if (task) {
+            bus.publish('task', { id: task.id, workspaceId: task.workspaceId, status: task.status });
+            // Not at once: the same runtime would be offered it again straight away.
+            setTimeout(() => bus.publish('dispatch', {}), 1000).unref();
+          }
+          return;
+        }
+        case 'started': {
+          const task = await recordStarted({ db, daemonId: c.id, execLeaseMs }, frame);
+          if (!task) {
+            c.active.delete(frame.taskId);
+            c.send({ type: 'cancel', taskId: frame.taskId, attempt: frame.attempt, reason: 'the task is no longer assigned to this runtime' });
+            return;
+          }
+          c.active.set(task.id, { attempt: frame.attempt, workspaceId: task.workspaceId });
+          bus.publish('task', { id: task.id, workspaceId: task.workspaceId, status: task.status });
+          return;
+        }
+        case 'events': {
+          const run = await owned(c, frame.taskId, frame.attempt);
+          if (!run) {
+            c.send({ type: 'discard', taskId: frame.taskId, attempt: frame.attempt, reason: 'this run is no longer the task\'s current attempt on this runtime' });
+            return;
+          }
+          await insertEvents(db, frame.taskId, frame.attempt, frame.events);
+          const lastSeq = frame.events[frame.events.length - 1]!.seq;
+          c.send({ type: 'ack', taskId: frame.taskId, attempt: frame.attempt, seq: lastSeq, finished: false });
+          deps.streams.pushEvents(frame.taskId, run.workspaceId, frame.events.map((e) => ({ ...e, attempt: frame.attempt })));
+          bus.publish('events', { taskId: frame.taskId, workspaceId: run.workspaceId, lastSeq });
+          return;
+        }
+        case 'finished': {
+          const task = await recordFinished({ db, daemonId: c.id, execLeaseMs }, frame);
+          c.active.delete(frame.taskId);
+          c.send({ type: 'ack', taskId: frame.taskId, attempt: frame.attempt, seq: frame.lastSeq, finished: true });
+          clog.info({ daemonId: c.id, taskId: frame.taskId, attempt: frame.attempt, outcome: frame.outcome, failureClass: frame.failureClass }, 'run finished');
+          if (task) bus.publish('task', { id: task.id, workspaceId: task.workspaceId, status: task.status });
+          bus.publish('dispatch', {});
+          return;
+        }
+      }
+    }
+
+    async function hello(frame: Extract<DaemonFrame, { type: 'hello' }>): Promise<void> {
+      if (conn) return error('protocol', 'hello was already received on this connection');
+      if (frame.protocol !== PROTOCOL_VERSION) {
+        error('protocol_version', `server speaks protocol ${PROTOCOL_VERSION}, runtime sent ${frame.protocol}; upgrade the older side`);
+        ws.close(1002, 'protocol version');
+        return;
+      }
+      const previous = conns.get(frame.daemonId);
+      if (previous) {
+        // The same runtime reconnected before its old socket was noticed dead.
+        previous.ws.terminate();
+        conns.delete(frame.daemonId);
+      }
+      const workspaces = principal.daemonWorkspaces ?? (principal.workspaceId ? [principal.workspaceId] : null);
+      await upsertDaemon(db, {
+        id: frame.daemonId,
+        name: frame.name,
+        hostname: frame.hostname,
+        version: frame.version,
+        tokenId: principal.id,
+        workspaces,
+        capacity: frame.capacity,
+        serverId,
+      });
+      await replaceDaemonAgents(db, frame.daemonId, frame.agents);
+      const c: DaemonConn & { ws: WebSocket } = {
+        id: frame.daemonId,
+        name: frame.name,
+        capacity: frame.capacity,
+        workspaces,
+        agents: frame.agents,
+        throttled: false,
+        active: new Map(),
+        ws,
+        send: (f) => sendRaw(ws, f),
+      };
+      const { keep, cancel, changed } = await reconcileOnHello(db, frame);
+      for (const [taskId, run] of keep) c.active.set(taskId, run);
+      for (const r of cancel) c.send({ type: 'cancel', taskId: r.taskId, attempt: r.attempt, reason: r.reason });
+      for (const t of changed) bus.publish('task', { id: t.id, workspaceId: t.workspaceId, status: t.status });
+      conn = c;
+      conns.set(c.id, c);
+      c.send({ type: 'welcome', protocol: PROTOCOL_VERSION, serverVersion: deps.version, heartbeatMs, maxMessageSize: maxMessage });
+      clog.info({ daemonId: c.id, name: c.name, capacity: c.capacity, agents: okAgents(c), running: keep.size }, 'runtime connected');
+      await refreshQueueReasons(db);
+      bus.publish('daemon', { id: c.id });
+      bus.publish('dispatch', {});
+    }
+  }
+
+  /** Whether this runtime still runs this attempt of the task (cached per connection, checked in the database otherwise). */
+  async function owned(c: DaemonConn, taskId: string, attempt: number): Promise<ActiveRun | undefined> {
+    const cached = c.active.get(taskId);
+    if (cached) return cached.attempt === attempt ? cached : undefined;
+    const { rows } = await db.query<{ workspace_id: string }>(
+      `SELECT workspace_id FROM tasks WHERE id = $1 AND daemon_id = $2 AND attempt = $3 AND status IN ('claimed', 'executing')`,
+      [taskId, c.id, attempt],
+    );
+    const ws = rows[0]?.workspace_id;
+    if (!ws) return undefined;
+    const run = { attempt, workspaceId: ws };
+    c.active.set(taskId, run);
+    return run;
+  }
+
+  return {
+    accept,
+    execLeaseMs,
+    /** Runtimes that may take work now, with their free slots. */
+    eligible(): { conn: DaemonConn; free: number; agents: string[] }[] {
+      const out: { conn: DaemonConn; free: number; agents: string[] }[] = [];
+      for (const c of conns.values()) {
+        const free = c.capacity - c.active.size;
+        const agents = okAgents(c);
+        if (c.throttled || free <= 0 || agents.length === 0) continue;
+        out.push({ conn: c, free, agents });
+      }
+      return out;
+    },
+    assign(c: DaemonConn, claimed: ClaimedTask, frame: Omit<AssignFrame, 'type'>): void {
+      c.active.set(claimed.task.id, { attempt: claimed.task.attempt, workspaceId: claimed.task.workspaceId });
+      c.send({ type: 'assign', ...frame });
+    },
+    async taskToken(taskId: string, workspaceId: string): Promise<string> {
+      const t = await createToken(db, { role: 'task', name: `task ${taskId}`, workspaceId, taskId, expiresAt: new Date(Date.now() + 7 * 86_400_000) });
+      return t.token;
+    },
+    connected(): number {
+      return conns.size;
+    },
+    close(): void {
+      for (const c of conns.values()) c.ws.close(1001, 'server shutting down');
+      conns.clear();
+    },
+  };
+}

@@ -1,0 +1,129 @@
+/**
+ * Pushes queued work to runtimes. Woken by the bus (a task queued, a slot
+ * freed, a runtime connected or recovered) and by a slow safety sweep; never
+ * more than one pass at a time per process, and a wake-up during a pass
+ * causes one more pass, so no signal is lost.
+ */
+import type { Logger } from 'pino';
+import { coerceError } from '../core/errors.js';
+import { pickWeighted, type RoundRobinState } from '../core/scheduling.js';
+import { claimTasks } from '../store/claim.js';
+import type { Db } from '../store/db.js';
+import type { Bus } from './bus.js';
+import type { DaemonHub } from './daemonHub.js';
+
+export interface DispatcherDeps {
+  db: Db;
+  bus: Bus;
+  hub: DaemonHub;
+  log: Logger;
+  claimLeaseMs: number;
+  publicUrl: () => string;
+  /** Milliseconds between safety sweeps (run_after coming due, missed signals). */
+  sweepMs?: number;
+}
+
+export interface Dispatcher {
+  kick(): void;
+  /** Resolves when no pass is running or pending (tests, shutdown). */
+  idle(): Promise<void>;
+  stop(): void;
+}
+
+export function createDispatcher(deps: DispatcherDeps): Dispatcher {
+  const { db, bus, hub, log } = deps;
+  const rr: RoundRobinState = new Map();
+  let running: Promise<void> | undefined;
+  let again = false;
+  let stopped = false;
+
+  const unsubscribe = bus.subscribe('dispatch', () => kick());
+  const sweep = setInterval(() => kick(), deps.sweepMs ?? 1_000);
+  sweep.unref();
+
+  function kick(): void {
+    if (stopped) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        try {
+          await pass();
+        } catch (err) {
+          log.error({ err: coerceError(err) }, 'dispatch pass failed');
+        }
+      } while (again && !stopped);
+    })().finally(() => {
+      running = undefined;
+    });
+  }
+
+  async function pass(): Promise<void> {
+    const exhausted = new Set<string>();
+    for (;;) {
+      const candidates = hub.eligible().filter((e) => !exhausted.has(e.conn.id));
+      if (candidates.length === 0) return;
+      const id = pickWeighted(candidates.map((c) => ({ id: c.conn.id, weight: c.free })), rr);
+      const chosen = candidates.find((c) => c.conn.id === id);
+      if (!chosen) return;
+      // One task at a time while several runtimes compete (spreads work by
+      // weight); a lone runtime takes what fits in one claim.
+      const slots = candidates.length > 1 ? 1 : chosen.free;
+      const claimed = await claimTasks(db, {
+        daemonId: chosen.conn.id,
+        workspaces: chosen.conn.workspaces,
+        agents: chosen.agents,
+        slots,
+        leaseMs: deps.claimLeaseMs,
+      });
+      if (claimed.length === 0) {
+        exhausted.add(chosen.conn.id);
+        continue;
+      }
+      for (const c of claimed) {
+        const t = c.task;
+        const taskToken = await hub.taskToken(t.id, t.workspaceId);
+        const previous = await db.query<{ daemon_id: string | null }>(
+          'SELECT daemon_id FROM task_runs WHERE task_id = $1 AND attempt < $2 ORDER BY attempt DESC LIMIT 1',
+          [t.id, t.attempt],
+        );
+        hub.assign(chosen.conn, c, {
+          taskId: t.id,
+          attempt: t.attempt,
+          workspaceId: t.workspaceId,
+          agent: t.assignedAgent,
+          model: t.model,
+          prompt: t.prompt,
+          seqStart: c.seqStart,
+          resumeSessionId: t.sessionId,
+          previousDaemonId: previous.rows[0]?.daemon_id ?? null,
+          answer: t.answer,
+          repo: t.repo,
+          baseRef: t.baseRef,
+          tokenBudget: t.tokenBudget,
+          taskToken,
+          serverUrl: deps.publicUrl(),
+          suggestions: t.suggestions,
+          metadata: t.metadata,
+        });
+        bus.publish('task', { id: t.id, workspaceId: t.workspaceId, status: 'claimed' });
+        log.debug({ taskId: t.id, daemonId: chosen.conn.id, attempt: t.attempt }, 'assigned');
+      }
+    }
+  }
+
+  return {
+    kick,
+    async idle() {
+      while (running) await running;
+    },
+    stop() {
+      stopped = true;
+      clearInterval(sweep);
+      unsubscribe();
+    },
+  };
+}

@@ -1,0 +1,173 @@
+/**
+ * The server: REST API, the runtimes' and dashboards' WebSockets, the
+ * dispatcher and the reaper, over one database. `createServer` wires the
+ * parts; `listen` starts serving.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import fastifyWebsocket from '@fastify/websocket';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import type { Orchestrator } from '../core/config/index.js';
+import { AuthError } from '../core/errors.js';
+import type { Db } from '../store/db.js';
+import { markServerDaemonsOffline } from '../store/daemons.js';
+import { bearer, createAuthenticator, type Authenticator } from './auth.js';
+import { createBus, type Bus } from './bus.js';
+import { createDaemonHub, type DaemonHub } from './daemonHub.js';
+import { createDispatcher, type Dispatcher } from './dispatcher.js';
+import { installErrorHandling } from './errorHandler.js';
+import { createReaper, type Reaper } from './reaper.js';
+import { probeRoutes, systemRoutes } from './routes/system.js';
+import { taskRoutes } from './routes/tasks.js';
+import { tokenRoutes } from './routes/tokens.js';
+import type { Api, RouteContext } from './routes/types.js';
+import { workspaceRoutes } from './routes/workspaces.js';
+import { createStreamHub, type StreamHub } from './streamHub.js';
+import { createTaskService, type TaskService } from './taskService.js';
+
+export interface ServerOptions {
+  db: Db;
+  config: Orchestrator;
+  log: Logger;
+  version: string;
+  /** Workspace used when an instance admin names none. */
+  defaultWorkspace: string;
+  serverId?: string;
+  /** Extra route plugins (the dashboard's static files). */
+  plugins?: ((app: FastifyInstance) => Promise<void> | void)[];
+  reaperIntervalMs?: number;
+}
+
+export interface Server {
+  app: FastifyInstance;
+  serverId: string;
+  bus: Bus;
+  auth: Authenticator;
+  tasks: TaskService;
+  daemons: DaemonHub;
+  streams: StreamHub;
+  dispatcher: Dispatcher;
+  reaper: Reaper;
+  listen(port?: number, host?: string): Promise<string>;
+  url(): string;
+  close(): Promise<void>;
+}
+
+export async function createServer(opts: ServerOptions): Promise<Server> {
+  const { db, config, log } = opts;
+  const serverId = opts.serverId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const maxMessage = config.streaming.max_message_size;
+  const app = Fastify({
+    loggerInstance: log.child({ serverId }) as FastifyBaseLogger,
+    // Room for the largest prompt plus the rest of a task body; the prompt
+    // itself is checked against max_prompt_size with a precise message.
+    bodyLimit: Math.max(1024 * 1024, config.runtime.max_prompt_size * 2 + 64 * 1024),
+    // Per-request lines would drown the log; outcomes are logged where they happen.
+    logController: new LogController({ disableRequestLogging: true }),
+    requestIdHeader: 'x-request-id',
+    // Dashboards and runtimes hold sockets open; closing must not wait for them.
+    forceCloseConnections: true,
+    routerOptions: { maxParamLength: 200 },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandling(app);
+
+  let baseUrl = '';
+  const bus = await createBus(db, serverId, log);
+  const auth = createAuthenticator(db);
+  const streams = createStreamHub({ db, bus, auth, log, maxMessageSize: maxMessage });
+  const daemons = createDaemonHub({ db, bus, config, log, serverId, version: opts.version, streams, publicUrl: () => baseUrl });
+  const dispatcher = createDispatcher({ db, bus, hub: daemons, log, claimLeaseMs: config.runtime.lease, publicUrl: () => baseUrl });
+  const reaper = createReaper({ db, bus, log, daemonSilenceMs: Math.max(3 * config.streaming.heartbeat_interval, config.runtime.lease), intervalMs: opts.reaperIntervalMs });
+  const tasks = createTaskService({ db, bus, config, log });
+  const ctx: RouteContext = { db, bus, config, log, auth, tasks, daemons, streams, defaultWorkspace: opts.defaultWorkspace };
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: { title: 'Switchyard API', version: opts.version, description: 'Tasks for coding-agent CLIs, their runtimes and transcripts.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await app.register(fastifyWebsocket, {
+    options: {
+      // Frames over the configured cap are refused with an error frame by
+      // the handlers; only frames far beyond it are cut off by the library.
+      maxPayload: maxMessage * 4,
+      perMessageDeflate: config.streaming.compression,
+    },
+  });
+
+  const typed = app.withTypeProvider<ZodTypeProvider>() as unknown as Api;
+  probeRoutes(typed, ctx);
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(
+    async (scope) => {
+      scope.addHook('onRequest', async (req) => {
+        if (req.routeOptions.config && (req.routeOptions.config as { public?: boolean }).public) return;
+        const secret = bearer(req);
+        if (!secret) throw new AuthError('send a bearer token: Authorization: Bearer <token>');
+        const p = await auth.authenticate(secret);
+        if (!p) throw new AuthError('the token is unknown, revoked or expired');
+        req.principal = p;
+      });
+      const api = scope.withTypeProvider<ZodTypeProvider>() as unknown as Api;
+      workspaceRoutes(api, ctx);
+      tokenRoutes(api, ctx);
+      taskRoutes(api, ctx);
+      systemRoutes(api, ctx);
+      scope.get('/stream', { websocket: true, config: { public: true }, schema: { hide: true } }, (socket) => streams.accept(socket));
+      scope.get('/daemon/connect', { websocket: true, schema: { hide: true } }, (socket, req) => {
+        const p = req.principal;
+        if (!p || p.role !== 'daemon') {
+          socket.send(JSON.stringify({ type: 'error', code: 'forbidden', message: 'runtimes connect with a daemon token' }));
+          socket.close(4403, 'daemon token required');
+          return;
+        }
+        daemons.accept(socket, p, req.ip);
+      });
+    },
+    { prefix: '/api/v1' },
+  );
+  for (const plugin of opts.plugins ?? []) await plugin(app);
+
+  return {
+    app,
+    serverId,
+    bus,
+    auth,
+    tasks,
+    daemons,
+    streams,
+    dispatcher,
+    reaper,
+    async listen(port = config.runtime.daemon_port, host = config.runtime.host) {
+      await app.listen({ port, host });
+      const addr = app.server.address();
+      const actualPort = typeof addr === 'object' && addr ? addr.port : port;
+      const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+      baseUrl = `http://${shownHost}:${actualPort}`;
+      log.info({ url: baseUrl, serverId }, 'server listening');
+      return baseUrl;
+    },
+    url: () => baseUrl,
+    async close() {
+      dispatcher.stop();
+      reaper.stop();
+      daemons.close();
+      streams.close();
+      await app.close();
+      await dispatcher.idle();
+      await markServerDaemonsOffline(db, serverId).catch(() => undefined);
+      await bus.close();
+    },
+  };
+}
