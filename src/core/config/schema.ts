@@ -80,6 +80,8 @@ const agentSchema = z
     default_model: z.string().min(1).optional(),
     context_limit: z.number().int().positive().optional(),
     args: z.array(z.string()).optional(),
+    /** Arguments that make the binary print its version; an empty list skips the check. */
+    version_args: z.array(z.string()).optional(),
     env: z.record(z.string(), z.string()).default({}),
     idle_timeout: durationMs.optional(),
     wall_timeout: durationMs.optional(),

@@ -1,0 +1,301 @@
+/**
+ * One run of one agent: prepare its working directory, spawn the CLI in its
+ * own process group with an argument array and a scrubbed environment, turn
+ * its output into sequenced events, watch it (idle, wall clock, token budget,
+ * lingering after its final event), and report how it ended. The process
+ * group is stopped on every path out of a run (see `finish`).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { AgentAdapter, ExitInfo, NormalizedEvent } from '../agents/types.js';
+import type { AgentConfigFile } from '../core/config/index.js';
+import type { AssignFrame, FinishedFrame, WireEvent } from '../core/protocol.js';
+import { agentEnv } from './env.js';
+import { LineSplitter } from './lines.js';
+import { stopGroup } from './processGroup.js';
+import { composePrompt } from './prompt.js';
+import { runDir } from './state.js';
+
+export interface RunLimits {
+  idleMs: number;
+  wallMs: number;
+  finalGraceMs: number;
+  killGraceMs: number;
+  maxLineChars: number;
+}
+
+export interface RunHooks {
+  started(info: { pid: number | null; agentVersion: string | null; model: string | null; note?: string }): void;
+  events(events: WireEvent[]): void;
+  finished(report: Omit<FinishedFrame, 'type' | 'taskId' | 'attempt'>): void;
+  groupStarted(pgid: number): void;
+  groupEnded(pgid: number): void;
+}
+
+export interface RunSetup {
+  assign: AssignFrame;
+  adapter: AgentAdapter;
+  binary: string;
+  agentConfig: AgentConfigFile | undefined;
+  agentVersion: string | null;
+  stateDir: string;
+  daemonId: string;
+  limits: RunLimits;
+  hooks: RunHooks;
+  log: Logger;
+}
+
+type StopReason = { kind: 'cancel'; reason: string } | { kind: 'watchdog'; failureClass: string; reason: string } | { kind: 'discard' };
+
+const STDERR_TAIL = 8 * 1024;
+
+export class Run {
+  readonly taskId: string;
+  readonly attempt: number;
+  private child: ChildProcess | undefined;
+  private pgid: number | undefined;
+  private seq: number;
+  private stop: StopReason | undefined;
+  private stderrTail = '';
+  private readonly lastEvents: WireEvent[] = [];
+  private timers: NodeJS.Timeout[] = [];
+  private idleTimer: NodeJS.Timeout | undefined;
+  private finalTimer: NodeJS.Timeout | undefined;
+  private settled = false;
+  readonly done: Promise<void>;
+  private resolveDone!: () => void;
+  private readonly parser;
+
+  constructor(private readonly s: RunSetup) {
+    this.taskId = s.assign.taskId;
+    this.attempt = s.assign.attempt;
+    this.seq = s.assign.seqStart;
+    this.parser = s.adapter.createParser();
+    this.done = new Promise((r) => (this.resolveDone = r));
+  }
+
+  get processGroup(): number | undefined {
+    return this.pgid;
+  }
+
+  start(): void {
+    const { assign: a, adapter, limits } = this.s;
+    const workdir = runDir(this.s.stateDir, a.workspaceId, a.taskId);
+    const scratchDir = join(this.s.stateDir, 'scratch', a.taskId, String(a.attempt));
+    const sessionDir = join(this.s.stateDir, 'sessions', a.taskId);
+    const composed = composePrompt(a, { supportsResume: adapter.supportsResume, selfId: this.s.daemonId });
+    const model = a.model ?? this.s.agentConfig?.default_model;
+    let child: ChildProcess;
+    try {
+      mkdirSync(workdir, { recursive: true });
+      mkdirSync(scratchDir, { recursive: true });
+      const inv = adapter.buildInvocation({
+        prompt: composed.prompt,
+        ...(model ? { model } : {}),
+        ...(composed.resumeSessionId ? { resumeSessionId: composed.resumeSessionId } : {}),
+        workdir,
+        scratchDir,
+        sessionDir,
+        runningAsRoot: process.getuid?.() === 0,
+        ...(this.s.agentConfig?.args ? { argsTemplate: this.s.agentConfig.args, extraArgs: this.s.agentConfig.args } : {}),
+      });
+      for (const d of inv.ensureDirs ?? []) mkdirSync(d, { recursive: true });
+      const env = agentEnv(process.env, adapter.envPassthrough, this.s.agentConfig?.env ?? {}, inv.env, {
+        SWITCHYARD_TASK_ID: a.taskId,
+        SWITCHYARD_ATTEMPT: String(a.attempt),
+        SWITCHYARD_WORKSPACE: a.workspaceId,
+        SWITCHYARD_URL: a.serverUrl,
+        SWITCHYARD_TOKEN: a.taskToken,
+      });
+      child = spawn(this.s.binary, inv.args, {
+        cwd: workdir,
+        env,
+        detached: true,
+        shell: false,
+        stdio: [inv.stdin !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      });
+      if (inv.stdin !== undefined && child.stdin) {
+        child.stdin.on('error', () => undefined); // the agent may exit before reading it all
+        child.stdin.end(inv.stdin);
+      }
+    } catch (err) {
+      this.fail('missing_executable', `could not start ${this.s.binary}: ${(err as Error).message}`, null);
+      return;
+    }
+    this.child = child;
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      const cls = err.code === 'ENOENT' || err.code === 'EACCES' ? 'missing_executable' : 'agent_error';
+      this.fail(cls, `could not start ${this.s.binary}: ${err.message}`, null);
+    });
+    child.on('spawn', () => {
+      this.pgid = child.pid;
+      if (child.pid) this.s.hooks.groupStarted(child.pid);
+      this.s.hooks.started({ pid: child.pid ?? null, agentVersion: this.s.agentVersion, model: model ?? null, ...(composed.note ? { note: composed.note } : {}) });
+      this.s.log.info({ pid: child.pid, binary: this.s.binary }, 'agent started');
+    });
+    const out = new LineSplitter(limits.maxLineChars, (line) => this.onLine('stdout', line));
+    const err = new LineSplitter(limits.maxLineChars, (line) => this.onLine('stderr', line));
+    child.stdout!.on('data', (c: Buffer) => out.push(c));
+    child.stderr!.on('data', (c: Buffer) => {
+      this.stderrTail = (this.stderrTail + c.toString('utf8')).slice(-STDERR_TAIL);
+      err.push(c);
+    });
+    let exit: ExitInfo | undefined;
+    let closed = false;
+    const settle = () => {
+      if (exit && closed) void this.finish(exit);
+    };
+    child.stdout!.on('end', () => out.end());
+    child.stderr!.on('end', () => err.end());
+    child.on('close', () => {
+      closed = true;
+      settle();
+    });
+    child.on('exit', (code, signal) => {
+      exit = { code, signal };
+      // A grandchild holding stdout open must not keep the run alive: give
+      // the pipes a moment to drain, then settle anyway.
+      this.timers.push(
+        setTimeout(() => {
+          closed = true;
+          settle();
+        }, 500),
+      );
+      settle();
+    });
+    this.resetIdle();
+    if (limits.wallMs > 0) this.timers.push(setTimeout(() => this.halt({ kind: 'watchdog', failureClass: 'timeout_wall', reason: `ran longer than the wall-clock limit of ${Math.round(limits.wallMs / 1000)} s` }), limits.wallMs));
+  }
+
+  /** Stops the run on the user's request; it reports `cancelled` once the group is gone. */
+  cancel(reason: string): void {
+    this.halt({ kind: 'cancel', reason });
+  }
+
+  /** Stops the run because the runtime is going away; it fails as `runtime_lost`, which is retried. */
+  interrupt(reason: string): void {
+    this.halt({ kind: 'watchdog', failureClass: 'runtime_lost', reason });
+  }
+
+  /** Stops the run without reporting (the server no longer wants it). */
+  discard(): void {
+    this.halt({ kind: 'discard' });
+  }
+
+  private halt(reason: StopReason): void {
+    if (this.settled) return;
+    this.stop ??= reason;
+    if (this.pgid !== undefined) void stopGroup(this.pgid, this.s.limits.killGraceMs);
+    else if (!this.child) void this.finish({ code: null, signal: null });
+  }
+
+  private resetIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.s.limits.idleMs <= 0) return;
+    this.idleTimer = setTimeout(
+      () => this.halt({ kind: 'watchdog', failureClass: 'timeout_idle', reason: `no output for ${Math.round(this.s.limits.idleMs / 1000)} s` }),
+      this.s.limits.idleMs,
+    );
+  }
+
+  private onLine(stream: 'stdout' | 'stderr', line: string): void {
+    if (this.settled) return;
+    this.resetIdle();
+    let normalized: NormalizedEvent[];
+    try {
+      normalized = stream === 'stdout' ? this.parser.onStdout(line) : this.parser.onStderr(line);
+    } catch {
+      // A parser bug must not lose the line.
+      normalized = [{ stream, kind: 'raw', raw: line }];
+    }
+    if (normalized.length === 0) normalized = [{ stream, kind: 'raw', raw: line }];
+    const at = new Date().toISOString();
+    const events: WireEvent[] = normalized.map((e) => ({
+      seq: this.seq++,
+      at,
+      stream: e.stream,
+      kind: e.kind,
+      ...(e.text !== undefined ? { text: e.text } : {}),
+      ...(e.data !== undefined ? { data: e.data } : {}),
+      raw: e.raw,
+    }));
+    for (const e of events) {
+      this.lastEvents.push(e);
+      if (this.lastEvents.length > 10) this.lastEvents.shift();
+    }
+    this.s.hooks.events(events);
+    this.checkBudget();
+    if (this.parser.facts().sawFinal && !this.finalTimer && this.s.limits.finalGraceMs > 0) {
+      // Some CLIs linger after their final event; the outcome is already known.
+      this.finalTimer = setTimeout(() => {
+        this.s.log.warn('agent still running after its final event; stopping it');
+        if (this.pgid !== undefined) void stopGroup(this.pgid, this.s.limits.killGraceMs);
+      }, this.s.limits.finalGraceMs);
+    }
+  }
+
+  private checkBudget(): void {
+    const budget = this.s.assign.tokenBudget ?? this.s.agentConfig?.context_limit;
+    if (!budget) return;
+    const u = this.parser.facts().usage;
+    if (!u) return;
+    const used = u.inputTokens + u.outputTokens + (u.cacheReadTokens ?? 0) + (u.cacheWriteTokens ?? 0);
+    if (used > budget) this.halt({ kind: 'watchdog', failureClass: 'token_budget_exceeded', reason: `used ${used} tokens; the budget is ${budget}` });
+  }
+
+  private fail(failureClass: string, reason: string, exit: ExitInfo | null): void {
+    this.stop ??= { kind: 'watchdog', failureClass, reason };
+    void this.finish(exit ?? { code: null, signal: null });
+  }
+
+  private async finish(exit: ExitInfo): Promise<void> {
+    if (this.settled) return;
+    this.settled = true;
+    for (const t of this.timers) clearTimeout(t);
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.finalTimer) clearTimeout(this.finalTimer);
+    try {
+      // Whatever the agent left running in its group goes with it.
+      if (this.pgid !== undefined) {
+        const gone = await stopGroup(this.pgid, this.s.limits.killGraceMs);
+        if (!gone) this.s.log.error({ pgid: this.pgid }, 'process group still has members after SIGKILL');
+        this.s.hooks.groupEnded(this.pgid);
+      }
+      if (this.stop?.kind === 'discard') return;
+      const facts = this.parser.facts();
+      const base = {
+        lastSeq: this.seq - 1,
+        exitCode: exit.code,
+        signal: exit.signal,
+        stderrTail: this.stderrTail || null,
+        lastEvents: this.lastEvents.map((e) => ({ seq: e.seq, stream: e.stream, kind: e.kind, text: e.text ?? e.raw.slice(0, 500) })),
+        usage: facts.usage ?? null,
+        costUsd: facts.costUsd ?? null,
+        sessionId: facts.sessionId ?? null,
+        agentVersion: facts.agentVersion ?? this.s.agentVersion,
+        model: facts.model ?? this.s.assign.model ?? null,
+        resultText: facts.resultText ?? null,
+        question: null,
+        endedAt: new Date().toISOString(),
+      };
+      if (this.stop?.kind === 'cancel') {
+        this.s.hooks.finished({ ...base, outcome: 'cancelled', failureClass: 'cancelled', reason: this.stop.reason });
+      } else if (this.stop?.kind === 'watchdog') {
+        this.s.hooks.finished({ ...base, outcome: 'failed', failureClass: this.stop.failureClass, reason: this.stop.reason });
+      } else {
+        const o = this.parser.outcome(exit);
+        if (o.status === 'completed') {
+          this.s.hooks.finished({ ...base, outcome: 'completed', failureClass: null, reason: null, resultText: o.resultText ?? base.resultText });
+        } else {
+          this.s.hooks.finished({ ...base, outcome: 'failed', failureClass: o.failureClass ?? null, reason: o.reason, retryAt: o.retryAt ?? null });
+        }
+      }
+      this.s.log.info({ outcome: this.stop?.kind ?? 'exit', code: exit.code, signal: exit.signal, lastSeq: this.seq - 1 }, 'run ended');
+    } finally {
+      // Resolved on every path, so the daemon always frees the slot.
+      this.resolveDone();
+    }
+  }
+}
