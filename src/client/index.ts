@@ -1,0 +1,142 @@
+/**
+ * A small typed client for Switchyard's REST API and live stream, built on
+ * the same zod schemas the server validates with (src/core/api.ts). The CLI
+ * makes every network call through it.
+ *
+ *   const sy = new SwitchyardClient({ url: 'http://127.0.0.1:8080', token });
+ *   const task = await sy.tasks.create({ assignedAgent: 'claude-code', prompt: 'Fix the flaky test' });
+ *   for await (const e of sy.tasks.follow(task.id)) console.log(e.text ?? e.raw);
+ */
+import type { z } from 'zod';
+import * as api from '../core/api.js';
+import { followTask, type FollowOptions, type StreamItem } from './follow.js';
+
+export interface ClientOptions {
+  url: string;
+  token: string;
+  /** Workspace for instance-admin tokens (`?workspace=`); workspace tokens ignore it. */
+  workspace?: string;
+  timeoutMs?: number;
+}
+
+/** The server answered with an error. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** The server could not be reached at all. */
+export class UnreachableError extends Error {
+  constructor(
+    readonly url: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`cannot reach the Switchyard server at ${url}`, options);
+    this.name = 'UnreachableError';
+  }
+}
+
+type Query = Record<string, string | number | boolean | undefined>;
+
+export class SwitchyardClient {
+  readonly url: string;
+  readonly token: string;
+  readonly workspace: string | undefined;
+  private readonly timeoutMs: number;
+
+  constructor(opts: ClientOptions) {
+    this.url = opts.url.replace(/\/+$/, '');
+    this.token = opts.token;
+    this.workspace = opts.workspace;
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+  }
+
+  async request<S extends z.ZodType>(method: string, path: string, schema: S, opts: { query?: Query; body?: unknown; scoped?: boolean } = {}): Promise<z.infer<S>> {
+    const q = new URLSearchParams();
+    const query: Query = { ...(opts.scoped !== false && this.workspace ? { workspace: this.workspace } : {}), ...opts.query };
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
+    const target = `${this.url}/api/v1${path}${q.size ? `?${q}` : ''}`;
+    let res: Response;
+    try {
+      res = await fetch(target, {
+        method,
+        headers: { authorization: `Bearer ${this.token}`, ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (err) {
+      throw new UnreachableError(this.url, { cause: err });
+    }
+    const text = await res.text();
+    let json: unknown = undefined;
+    if (text) {
+      try {
+        json = JSON.parse(text);
+      } catch {
+        throw new ApiError(res.status, 'invalid_response', `the server answered ${res.status} with a body that is not JSON`);
+      }
+    }
+    if (!res.ok) {
+      const e = api.errorBody.safeParse(json);
+      if (e.success) throw new ApiError(res.status, e.data.error.code, e.data.error.message, e.data.error.details);
+      throw new ApiError(res.status, 'http_error', `the server answered ${res.status}`);
+    }
+    return schema.parse(json ?? null);
+  }
+
+  me() {
+    return this.request('GET', '/me', api.whoami, { scoped: false });
+  }
+
+  readonly workspaces = {
+    list: () => this.request('GET', '/workspaces', api.page(api.workspace), { scoped: false }),
+    get: (id: string) => this.request('GET', `/workspaces/${enc(id)}`, api.workspace, { scoped: false }),
+    create: (body: api.CreateWorkspaceBody) => this.request('POST', '/workspaces', api.workspace, { body, scoped: false }),
+    update: (id: string, body: api.UpdateWorkspaceBody) => this.request('PATCH', `/workspaces/${enc(id)}`, api.workspace, { body, scoped: false }),
+    delete: (id: string) => this.request('DELETE', `/workspaces/${enc(id)}`, nothing, { scoped: false }),
+  };
+
+  readonly tokens = {
+    create: (workspaceId: string, body: z.infer<typeof api.createTokenBody>) =>
+      this.request('POST', `/workspaces/${enc(workspaceId)}/tokens`, api.createdToken, { body, scoped: false }),
+    list: (workspaceId: string) => this.request('GET', `/workspaces/${enc(workspaceId)}/tokens`, api.page(api.token), { scoped: false }),
+    createInstance: (body: { role: 'admin' | 'daemon'; name: string; workspaces?: string[]; expiresInDays?: number }) =>
+      this.request('POST', '/tokens', api.createdToken, { body, scoped: false }),
+    listInstance: () => this.request('GET', '/tokens', api.page(api.token), { scoped: false }),
+    revoke: (id: string) => this.request('DELETE', `/tokens/${enc(id)}`, api.token, { scoped: false }),
+  };
+
+  readonly tasks = {
+    create: (body: api.CreateTaskBody) => this.request('POST', '/tasks', api.task, { body }),
+    list: (f: { status?: string; agent?: string; groupId?: string; limit?: number; cursor?: string } = {}) =>
+      this.request('GET', '/tasks', api.page(api.task), { query: f }),
+    get: (id: string) => this.request('GET', `/tasks/${enc(id)}`, api.task),
+    runs: (id: string) => this.request('GET', `/tasks/${enc(id)}/runs`, api.page(api.taskRun)),
+    events: (id: string, after = 0, limit?: number) => this.request('GET', `/tasks/${enc(id)}/events`, api.eventsPage, { query: { after, limit } }),
+    cancel: (id: string, reason?: string) => this.request('POST', `/tasks/${enc(id)}/cancel`, api.task, { body: reason ? { reason } : {} }),
+    retry: (id: string, reason?: string) => this.request('POST', `/tasks/${enc(id)}/retry`, api.task, { body: reason ? { reason } : {} }),
+    answer: (id: string, answer: string) => this.request('POST', `/tasks/${enc(id)}/answer`, api.task, { body: { answer } }),
+    /** Streams the task's events from `afterSeq` on (resuming after reconnects) until the task settles. */
+    follow: (id: string, opts: FollowOptions = {}): AsyncIterable<StreamItem> => followTask(this, id, opts),
+  };
+
+  readonly daemons = {
+    list: () => this.request('GET', '/daemons', api.page(api.daemon)),
+  };
+}
+
+const nothing = { parse: () => undefined } as unknown as z.ZodType<undefined>;
+
+function enc(s: string): string {
+  return encodeURIComponent(s);
+}
+
+export type { StreamItem, FollowOptions } from './follow.js';
+export type { Task, TaskEvent, TaskRun, Workspace, Token, CreatedToken, Daemon, Whoami } from '../core/api.js';
