@@ -1,9 +1,31 @@
+/**
+ * `npm test` runs every suite on PGlite. With DATABASE_URL set, the suites
+ * that touch the database run a second time on PostgreSQL — the same files,
+ * as a second vitest project. In CI (SWITCHYARD_REQUIRE_POSTGRES=1) a missing
+ * DATABASE_URL is an error, never a silent skip.
+ */
 import { defineConfig } from 'vitest/config';
+
+const postgres = Boolean(process.env.DATABASE_URL);
+if (process.env.SWITCHYARD_REQUIRE_POSTGRES === '1' && !postgres) {
+  throw new Error('SWITCHYARD_REQUIRE_POSTGRES=1 but DATABASE_URL is not set: the PostgreSQL suites cannot run');
+}
+
+const shared = {
+  testTimeout: 30_000,
+  hookTimeout: 60_000,
+  globalSetup: ['test/setup/global.ts'],
+  setupFiles: ['test/setup/leaks.ts'],
+};
+
+/** Suites that use the database; they run on both backends. */
+const DB_SUITES = ['test/store/**/*.test.ts', 'test/server/**/*.test.ts', 'test/e2e/**/*.test.ts'];
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    projects: [
+      { test: { ...shared, name: 'pglite', include: ['test/**/*.test.ts'], env: { SWITCHYARD_TEST_DB: 'pglite' } } },
+      ...(postgres ? [{ test: { ...shared, name: 'postgres', include: DB_SUITES, env: { SWITCHYARD_TEST_DB: 'postgres' } } }] : []),
+    ],
   },
 });

@@ -26,6 +26,8 @@ export interface Db extends Queryable {
   tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
   /** Runs `fn` on one reserved connection (for session-level state such as advisory locks). */
   withConnection<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  /** The embedded database's files as a tarball (PGlite only): backups and test snapshots. */
+  dumpEmbedded?(): Promise<Blob>;
   /** A dedicated connection (PostgreSQL only) for LISTEN; undefined on PGlite. */
   connectListener(): Promise<pg.Client | undefined>;
   close(): Promise<void>;

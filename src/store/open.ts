@@ -84,10 +84,13 @@ async function openPglite(options: PgliteOptions): Promise<Db> {
     await pglite.waitReady;
     // One client: PGlite runs one transaction at a time (see db.ts).
     const pool = new pg.Pool({ ...createPgConfig(pglite), max: 1 });
-    return createPoolDb('pglite', pool, async () => {
+    const db = createPoolDb('pglite', pool, async () => {
       await pglite.close();
       lock?.release();
     });
+    // Through the pool, so no statement of ours is running during the dump.
+    db.dumpEmbedded = () => db.withConnection(() => pglite.dumpDataDir('none'));
+    return db;
   } catch (err) {
     lock?.release();
     throw err;
