@@ -72,6 +72,8 @@ function fromFastify(err: FastifyError): Mapped | undefined {
     case 'FST_ERR_BAD_URL':
     case 'FST_ERR_ASYNC_CONSTRAINT':
       return { status: 400, body: body('invalid_request', 'the request URL is malformed') };
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return { status: 414, body: body('invalid_request', 'a path parameter is too long') };
     default:
       break;
   }
@@ -80,6 +82,22 @@ function fromFastify(err: FastifyError): Mapped | undefined {
     return { status: err.statusCode, body: body('invalid_request', err.message) };
   }
   return undefined;
+}
+
+/**
+ * Errors the router raises before any hook or handler runs (a path that is
+ * not valid percent-encoding, a parameter over maxParamLength): Fastify's
+ * own body for them is not the API's error shape. Passed as the
+ * `frameworkErrors` option of Fastify().
+ */
+export function frameworkError(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  const mapped = fromFastify(err);
+  if (mapped) {
+    void reply.status(mapped.status).send(mapped.body);
+    return;
+  }
+  req.log.error({ err }, 'request failed');
+  void reply.status(500).send(body('internal', `internal error (request ${req.id}); the server log has the details`));
 }
 
 export function installErrorHandling(app: FastifyInstance): void {
@@ -98,8 +116,27 @@ export function installErrorHandling(app: FastifyInstance): void {
   });
 }
 
+/**
+ * Data exceptions (SQLSTATE class 22) that a request's values cause when the
+ * schemas let them through: a NUL character in text, a number beyond the
+ * column's range, a time PostgreSQL cannot read. The client's mistake, not
+ * the server's (test/server/badInput.test.ts).
+ */
+const PgDataException = {
+  characterNotInRepertoire: '22021',
+  untranslatableCharacter: '22P05',
+  numericValueOutOfRange: '22003',
+  invalidDatetimeFormat: '22007',
+  datetimeFieldOverflow: '22008',
+} as const;
+const DATA_EXCEPTIONS = new Set<string>(Object.values(PgDataException));
+
 function fromPostgres(err: unknown): Mapped | undefined {
-  switch (pgErrorCode(err)) {
+  const code = pgErrorCode(err);
+  if (code && DATA_EXCEPTIONS.has(code)) {
+    return { status: 400, body: body('validation_failed', 'a value in the request cannot be stored: text must not contain NUL characters, numbers must fit 32 bits, times must be ISO-8601') };
+  }
+  switch (code) {
     case PgCode.invalidTextRepresentation:
       return { status: 400, body: body('validation_failed', 'a value in the request has the wrong format') };
     case PgCode.uniqueViolation:

@@ -19,7 +19,7 @@ import { bearer, createAuthenticator, type Authenticator } from './auth.js';
 import { createBus, type Bus } from './bus.js';
 import { createDaemonHub, type DaemonHub } from './daemonHub.js';
 import { createDispatcher, type Dispatcher } from './dispatcher.js';
-import { installErrorHandling } from './errorHandler.js';
+import { frameworkError, installErrorHandling } from './errorHandler.js';
 import { createReaper, type Reaper } from './reaper.js';
 import { probeRoutes, systemRoutes } from './routes/system.js';
 import { taskRoutes } from './routes/tasks.js';
@@ -72,6 +72,8 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
     // Dashboards and runtimes hold sockets open; closing must not wait for them.
     forceCloseConnections: true,
     routerOptions: { maxParamLength: 200 },
+    // Malformed URLs answer in the API's error shape, like everything else.
+    frameworkErrors: frameworkError,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -79,14 +79,14 @@ export function taskRoutes(api: Api, ctx: RouteContext): void {
     return listEvents(ctx.db, t.id, req.query.after, req.query.limit);
   });
 
-  api.post('/tasks/:id/cancel', { schema: { tags: ['tasks'], summary: 'Cancel; a running task answers 202 and becomes cancelled once its process group is gone', params, querystring: scopeQuery, body: cancelBody.optional(), response: { 200: task, 202: task, ...errors } } }, async (req, reply) => {
+  api.post('/tasks/:id/cancel', { schema: { tags: ['tasks'], summary: 'Cancel; a running task answers 202 and becomes cancelled once its process group is gone', params, querystring: scopeQuery, body: cancelBody.nullish(), response: { 200: task, 202: task, ...errors } } }, async (req, reply) => {
     const p = principal(req);
     requireRole(p, 'member');
     const { task: t, pending } = await ctx.tasks.cancel(readScope(p, req.query.workspace, ctx.defaultWorkspace), req.params.id, req.body?.reason);
     return reply.status(pending ? 202 : 200).send(t);
   });
 
-  api.post('/tasks/:id/retry', { schema: { tags: ['tasks'], summary: 'Re-queue a failed task', params, querystring: scopeQuery, body: retryBody.optional(), response: { 200: task, ...errors } } }, async (req) => {
+  api.post('/tasks/:id/retry', { schema: { tags: ['tasks'], summary: 'Re-queue a failed task', params, querystring: scopeQuery, body: retryBody.nullish(), response: { 200: task, ...errors } } }, async (req) => {
     const p = principal(req);
     requireRole(p, 'member');
     return ctx.tasks.retry(readScope(p, req.query.workspace, ctx.defaultWorkspace), req.params.id, req.body?.reason);
