@@ -18,7 +18,41 @@ export const agentName = z
   .max(63)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected an agent name such as "claude-code"');
 const isoTime = z.string().describe('ISO-8601 time');
-const metadata = z.record(z.string(), z.unknown());
+
+/** PostgreSQL text cannot hold NUL, and int4 columns stop at 2^31-1: refuse both with the field named. */
+export const INT4_MAX = 2_147_483_647;
+const noNul = (s: string) => !s.includes('\u0000');
+export const text = () => z.string().refine(noNul, 'must not contain NUL (\\u0000) characters');
+
+const MAX_JSON_DEPTH = 32;
+const MAX_JSON_BYTES = 64 * 1024;
+/** Checks a JSON value for depth and NUL characters without recursion limits of its own. */
+function jsonProblem(value: unknown): string | undefined {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (depth > MAX_JSON_DEPTH) return `is nested deeper than ${MAX_JSON_DEPTH} levels`;
+    if (typeof v === 'string' && !noNul(v)) return 'must not contain NUL (\\u0000) characters';
+    if (v && typeof v === 'object') {
+      for (const [k, child] of Object.entries(v)) {
+        if (!noNul(k)) return 'must not contain NUL (\\u0000) characters';
+        stack.push([child, depth + 1]);
+      }
+    }
+  }
+  return undefined;
+}
+/** JSON objects as the API answers them. */
+const jsonObject = z.record(z.string(), z.unknown());
+/** Free-form JSON attached to tasks and workspaces: an object, at most 64 KiB, 32 levels deep. */
+const metadata = z.record(z.string(), z.unknown()).superRefine((v, ctx) => {
+  const problem = jsonProblem(v);
+  if (problem) {
+    ctx.addIssue({ code: 'custom', message: problem });
+    return;
+  }
+  if (Buffer.byteLength(JSON.stringify(v)) > MAX_JSON_BYTES) ctx.addIssue({ code: 'custom', message: `is larger than ${MAX_JSON_BYTES / 1024} KiB` });
+});
 
 export const errorBody = z.object({
   error: z.object({
@@ -39,14 +73,14 @@ export const workspace = z.object({
   maxConcurrentTasks: z.number().int(),
   skillRetentionDays: z.number().int(),
   auditLogEnabled: z.boolean(),
-  settings: metadata,
+  settings: jsonObject,
   createdAt: isoTime,
   updatedAt: isoTime,
 });
 export type Workspace = z.infer<typeof workspace>;
 
 const workspaceFields = {
-  name: z.string().trim().min(1).max(200),
+  name: text().trim().min(1).max(200),
   allowedAgents: z.array(agentName).max(100).nullable(),
   maxConcurrentTasks: z.number().int().min(1).max(10_000),
   skillRetentionDays: z.number().int().min(1).max(36_500),
@@ -98,7 +132,7 @@ export type Token = z.infer<typeof token>;
 export const createTokenBody = z
   .object({
     role: z.enum(TOKEN_ROLES),
-    name: z.string().trim().min(1).max(100),
+    name: text().trim().min(1).max(100),
     expiresInDays: z.number().int().min(1).max(3650).optional(),
   })
   .strict();
@@ -135,7 +169,7 @@ export const task = z.object({
   attempt: z.number().int(),
   maxAttempts: z.number().int(),
   runAfter: isoTime.nullable(),
-  metadata,
+  metadata: jsonObject,
   daemonId: z.string().nullable(),
   cancelRequested: z.boolean(),
   question: z.string().nullable(),
@@ -157,14 +191,14 @@ export type Task = z.infer<typeof task>;
 export const createTaskBody = z
   .object({
     assignedAgent: agentName,
-    prompt: z.string().min(1, 'the prompt must not be empty'),
+    prompt: text().min(1, 'the prompt must not be empty'),
     priority: z.number().int().min(-1000).max(1000).optional(),
     metadata: metadata.optional(),
     maxAttempts: z.number().int().min(1).max(20).optional(),
-    model: z.string().trim().min(1).max(200).optional(),
-    tokenBudget: z.number().int().min(1).optional(),
-    repo: z.string().trim().min(1).max(2000).optional(),
-    baseRef: z.string().trim().min(1).max(250).optional(),
+    model: text().trim().min(1).max(200).optional(),
+    tokenBudget: z.number().int().min(1).max(INT4_MAX).optional(),
+    repo: text().trim().min(1).max(2000).optional(),
+    baseRef: text().trim().min(1).max(250).optional(),
     runAfter: z.iso.datetime({ offset: true }).optional(),
   })
   .strict();
@@ -176,7 +210,7 @@ export const listTasksQuery = z
     status: z
       .string()
       .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
-      .pipe(z.array(taskStatus))
+      .pipe(z.array(taskStatus).min(1, 'name at least one status'))
       .optional(),
     agent: agentName.optional(),
     groupId: uuid.optional(),
@@ -185,9 +219,9 @@ export const listTasksQuery = z
   })
   .strict();
 
-export const answerBody = z.object({ answer: z.string().min(1).max(100_000) }).strict();
-export const retryBody = z.object({ reason: z.string().max(1000).optional() }).strict();
-export const cancelBody = z.object({ reason: z.string().max(1000).optional() }).strict();
+export const answerBody = z.object({ answer: text().min(1).max(100_000) }).strict();
+export const retryBody = z.object({ reason: text().max(1000).optional() }).strict();
+export const cancelBody = z.object({ reason: text().max(1000).optional() }).strict();
 
 export const taskEvent = z.object({
   seq: z.number().int(),
@@ -203,7 +237,7 @@ export type TaskEvent = z.infer<typeof taskEvent>;
 export const eventsQuery = z
   .object({
     workspace: workspaceId.optional(),
-    after: z.coerce.number().int().min(0).default(0),
+    after: z.coerce.number().int().min(0).max(INT4_MAX).default(0),
     limit: z.coerce.number().int().min(1).max(5000).default(500),
   })
   .strict();

@@ -112,8 +112,18 @@ export const finishedFrame = z.object({
 });
 export type FinishedFrame = z.infer<typeof finishedFrame>;
 
+export type EventsFrame = z.infer<typeof eventsFrame>;
+
+/**
+ * Several runs' event batches in one frame: a daemon with 50 busy agents
+ * flushes every few milliseconds, and one frame per flush instead of one per
+ * run cuts the per-frame work on both sides by the number of runs.
+ */
+export const batchFrame = z.object({ type: z.literal('batch'), frames: z.array(eventsFrame).min(1).max(1000) });
+
 export const daemonFrame = z.discriminatedUnion('type', [
   helloFrame,
+  batchFrame,
   healthFrame,
   agentsFrame,
   acceptFrame,
@@ -169,6 +179,11 @@ export const ackFrame = z.object({
   finished: z.boolean(),
 });
 
+export type AckFrame = z.infer<typeof ackFrame>;
+
+/** Several acknowledgements at once (the answer to a batch). */
+export const acksFrame = z.object({ type: z.literal('acks'), acks: z.array(ackFrame.omit({ type: true })).min(1).max(10_000) });
+
 /** The server will not store this run's output (it no longer owns the task); drop it. */
 export const discardFrame = z.object({ type: z.literal('discard'), ...taskRef, reason: z.string() });
 
@@ -178,14 +193,14 @@ export const errorFrame = z.object({
   message: z.string(),
 });
 
-export const serverFrame = z.discriminatedUnion('type', [welcomeFrame, assignFrame, cancelFrame, ackFrame, discardFrame, errorFrame]);
+export const serverFrame = z.discriminatedUnion('type', [welcomeFrame, assignFrame, cancelFrame, ackFrame, acksFrame, discardFrame, errorFrame]);
 export type ServerFrame = z.infer<typeof serverFrame>;
 
 // ------------------------------------------------------ dashboard stream frames
 
 export const streamClientFrame = z.discriminatedUnion('type', [
   z.object({ type: z.literal('auth'), token: z.string().min(1).max(500) }),
-  z.object({ type: z.literal('subscribe'), workspaceId: z.string().max(100).optional(), taskId: z.string().uuid().optional(), afterSeq: z.number().int().min(0).optional() }),
+  z.object({ type: z.literal('subscribe'), workspaceId: z.string().max(100).optional(), taskId: z.string().uuid().optional(), afterSeq: z.number().int().min(0).max(2_147_483_647).optional() }),
   z.object({ type: z.literal('unsubscribe'), workspaceId: z.string().max(100).optional(), taskId: z.string().uuid().optional() }),
   z.object({ type: z.literal('ping') }),
 ]);

@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
+import { deflateOptions } from '../core/compression.js';
 import { backoffDelay } from '../core/retryPolicy.js';
 import { serverFrame, type ServerFrame } from '../core/protocol.js';
 
@@ -81,7 +82,7 @@ export class ServerConnection {
     const ws = new WebSocket(target, {
       headers: { authorization: `Bearer ${this.o.token}` },
       maxPayload: this.o.maxMessageSize * 4,
-      perMessageDeflate: this.o.compression,
+      perMessageDeflate: deflateOptions(this.o.compression),
       handshakeTimeout: 10_000,
     });
     this.ws = ws;

@@ -95,16 +95,43 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
     conn.send(frame);
   };
 
+  /** Sends frames, packing event batches of several runs into `batch` frames under the size cap. */
+  const sendAll = (frames: OutboxFrame[]) => {
+    let batch: OutboxFrame[] = [];
+    let size = 0;
+    const out = () => {
+      if (batch.length === 1) conn.send(batch[0]!);
+      else if (batch.length > 1) conn.send({ type: 'batch', frames: batch });
+      batch = [];
+      size = 0;
+    };
+    for (const f of frames) {
+      if (f.type !== 'events') {
+        out();
+        conn.send(f);
+        continue;
+      }
+      const n = JSON.stringify(f).length;
+      if (size + n > maxMessage / 2 || batch.length >= 1000) out();
+      batch.push(f);
+      size += n;
+    }
+    out();
+  };
+
   const flush = (taskId?: string) => {
     if (flushTimer && taskId === undefined) {
       clearTimeout(flushTimer);
       flushTimer = undefined;
     }
+    const frames: OutboxFrame[] = [];
     for (const [tid, p] of pending) {
       if (taskId !== undefined && tid !== taskId) continue;
-      if (p.events.length > 0) record({ type: 'events', taskId: tid, attempt: p.attempt, events: p.events });
+      if (p.events.length > 0) frames.push({ type: 'events', taskId: tid, attempt: p.attempt, events: p.events });
       pending.delete(tid);
     }
+    for (const f of frames) outbox.append(f);
+    sendAll(frames);
   };
 
   const queueEvents = (run: Run, events: WireEvent[]) => {
@@ -202,6 +229,9 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
       case 'ack':
         outbox.ack(f.taskId, f.attempt, f.seq, f.finished);
         return;
+      case 'acks':
+        for (const a of f.acks) outbox.ack(a.taskId, a.attempt, a.seq, a.finished);
+        return;
       case 'discard': {
         log.warn({ taskId: f.taskId, attempt: f.attempt, reason: f.reason }, 'server discarded a run');
         outbox.drop(f.taskId, f.attempt);
@@ -240,7 +270,7 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
         pending: outbox.runsPending().filter((r) => !live.has(`${r.taskId}.${r.attempt}`)),
       });
       // Everything not yet acknowledged, in order; the server ignores what it already has.
-      for (const frame of outbox.pending()) conn.send(frame);
+      sendAll(outbox.pending());
       void sendHealth();
     },
   });

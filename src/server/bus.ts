@@ -27,7 +27,12 @@ export type BusHandler = (payload: Record<string, unknown>, origin: Origin) => v
 const PG_CHANNEL = 'switchyard';
 
 export interface Bus {
-  publish(channel: BusChannel, payload: Record<string, unknown>): void;
+  /**
+   * With `coalesceKey`, other processes receive only the latest payload per
+   * key within one turn of the event loop, packed into one NOTIFY (event
+   * batches arrive thousands of times a second; each NOTIFY is a round trip).
+   */
+  publish(channel: BusChannel, payload: Record<string, unknown>, coalesceKey?: string): void;
   subscribe(channel: BusChannel, handler: BusHandler): () => void;
   close(): Promise<void>;
 }
@@ -55,8 +60,8 @@ export async function createBus(db: Db, serverId: string, log: Logger): Promise<
     client.on('notification', (msg) => {
       if (!msg.payload) return;
       try {
-        const m = JSON.parse(msg.payload) as { o: string; c: string; p: Record<string, unknown> };
-        if (m.o !== serverId) deliver(m.c, m.p, 'remote');
+        const n = JSON.parse(msg.payload) as { o: string; m: { c: string; p: Record<string, unknown> }[] };
+        if (n.o !== serverId) for (const m of n.m) deliver(m.c, m.p, 'remote');
       } catch (err) {
         log.warn({ err }, 'ignoring malformed notification');
       }
@@ -72,12 +77,42 @@ export async function createBus(db: Db, serverId: string, log: Logger): Promise<
   };
   await connect();
 
+  const notify = (messages: { c: string; p: Record<string, unknown> }[]) => {
+    // NOTIFY payloads must stay under 8000 bytes: split long lists.
+    let chunk: { c: string; p: Record<string, unknown> }[] = [];
+    let size = 0;
+    const send = () => {
+      if (chunk.length === 0) return;
+      const text = JSON.stringify({ o: serverId, m: chunk });
+      chunk = [];
+      size = 0;
+      db.query('SELECT pg_notify($1, $2)', [PG_CHANNEL, text]).catch((err: unknown) => log.warn({ err }, 'NOTIFY failed'));
+    };
+    for (const m of messages) {
+      const n = JSON.stringify(m).length;
+      if (size + n > 7000) send();
+      chunk.push(m);
+      size += n;
+    }
+    send();
+  };
+  let coalesced = new Map<string, { c: string; p: Record<string, unknown> }>();
+  let flushScheduled = false;
+
   return {
-    publish(channel, payload) {
+    publish(channel, payload, coalesceKey) {
       deliver(channel, payload, 'local');
       if (db.kind !== 'postgres') return;
-      const text = JSON.stringify({ o: serverId, c: channel, p: payload });
-      db.query('SELECT pg_notify($1, $2)', [PG_CHANNEL, text]).catch((err: unknown) => log.warn({ err, channel }, 'NOTIFY failed'));
+      if (coalesceKey === undefined) return notify([{ c: channel, p: payload }]);
+      coalesced.set(`${channel}:${coalesceKey}`, { c: channel, p: payload });
+      if (flushScheduled) return;
+      flushScheduled = true;
+      setImmediate(() => {
+        flushScheduled = false;
+        const batch = [...coalesced.values()];
+        coalesced = new Map();
+        notify(batch);
+      });
     },
     subscribe(channel, handler) {
       emitter.on(channel, handler);

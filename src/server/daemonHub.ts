@@ -11,19 +11,21 @@ import { coerceError } from '../core/errors.js';
 import {
   daemonFrame,
   PROTOCOL_VERSION,
+  type AckFrame,
   type AssignFrame,
   type DaemonFrame,
+  type EventsFrame,
   type ServerFrame,
 } from '../core/protocol.js';
 import { refreshQueueReasons, type ClaimedTask } from '../store/claim.js';
 import type { Db } from '../store/db.js';
 import { markDaemonOffline, recordHealth, replaceDaemonAgents, touchDaemon, upsertDaemon, type AgentCheck } from '../store/daemons.js';
-import { insertEvents } from '../store/events.js';
 import { createToken } from '../store/tokens.js';
 import type { Principal } from './auth.js';
 import type { Bus } from './bus.js';
 import { reconcileOnHello } from './reconcile.js';
 import { recordFinished, recordStarted, releaseClaim } from './runReports.js';
+import type { EventWriter } from './eventWriter.js';
 import type { StreamHub } from './streamHub.js';
 
 export interface ActiveRun {
@@ -50,6 +52,7 @@ export interface DaemonHubDeps {
   serverId: string;
   version: string;
   streams: StreamHub;
+  writer: EventWriter;
   publicUrl: () => string;
 }
 
@@ -63,6 +66,7 @@ export function createDaemonHub(deps: DaemonHubDeps) {
   // Runs must outlive a few missed heartbeats before the reaper calls them lost.
   const execLeaseMs = Math.max(config.runtime.lease, 3 * heartbeatMs);
 
+  const backoff = { baseMs: config.runtime.retry_backoff_base, capMs: config.runtime.retry_backoff_cap };
   const okAgents = (c: DaemonConn) => c.agents.filter((a) => a.status === 'ok').map((a) => a.name);
 
   bus.subscribe('cancel', (p) => {
@@ -82,6 +86,10 @@ export function createDaemonHub(deps: DaemonHubDeps) {
   function accept(ws: WebSocket, principal: Principal, remote: string): void {
     let conn: (DaemonConn & { ws: WebSocket }) | undefined;
     let chain: Promise<void> = Promise.resolve();
+    // Event batches are not awaited one by one (that would defeat the
+    // writer's group commit); every other frame waits until the batches
+    // before it are stored, so "events before finished" still holds.
+    let writes: Promise<void> = Promise.resolve();
     let alive = true;
     const clog = log.child({ remote, tokenId: principal.id });
 
@@ -149,6 +157,7 @@ export function createDaemonHub(deps: DaemonHubDeps) {
       if (frame.type === 'hello') return hello(frame);
       if (!conn) return error('hello_required', 'send hello first');
       const c = conn;
+      if (frame.type !== 'events') await writes;
       switch (frame.type) {
         case 'health': {
           const wasThrottled = c.throttled;
@@ -197,21 +206,13 @@ export function createDaemonHub(deps: DaemonHubDeps) {
           bus.publish('task', { id: task.id, workspaceId: task.workspaceId, status: task.status });
           return;
         }
-        case 'events': {
-          const run = await owned(c, frame.taskId, frame.attempt);
-          if (!run) {
-            c.send({ type: 'discard', taskId: frame.taskId, attempt: frame.attempt, reason: 'this run is no longer the task\'s current attempt on this runtime' });
-            return;
-          }
-          await insertEvents(db, frame.taskId, frame.attempt, frame.events);
-          const lastSeq = frame.events[frame.events.length - 1]!.seq;
-          c.send({ type: 'ack', taskId: frame.taskId, attempt: frame.attempt, seq: lastSeq, finished: false });
-          deps.streams.pushEvents(frame.taskId, run.workspaceId, frame.events.map((e) => ({ ...e, attempt: frame.attempt })));
-          bus.publish('events', { taskId: frame.taskId, workspaceId: run.workspaceId, lastSeq });
+        case 'events':
+          return acceptEvents(c, frame);
+        case 'batch':
+          for (const f of frame.frames) await acceptEvents(c, f);
           return;
-        }
         case 'finished': {
-          const task = await recordFinished({ db, daemonId: c.id, execLeaseMs }, frame);
+          const task = await recordFinished({ db, daemonId: c.id, execLeaseMs, backoff }, frame);
           c.active.delete(frame.taskId);
           c.send({ type: 'ack', taskId: frame.taskId, attempt: frame.attempt, seq: frame.lastSeq, finished: true });
           clog.info({ daemonId: c.id, taskId: frame.taskId, attempt: frame.attempt, outcome: frame.outcome, failureClass: frame.failureClass }, 'run finished');
@@ -220,6 +221,43 @@ export function createDaemonHub(deps: DaemonHubDeps) {
           return;
         }
       }
+    }
+
+    /** Queues a batch for the group writer; its ack and live push follow once it is stored. */
+    async function acceptEvents(c: DaemonConn, frame: EventsFrame): Promise<void> {
+      const run = await owned(c, frame.taskId, frame.attempt);
+      if (!run) {
+        c.send({ type: 'discard', taskId: frame.taskId, attempt: frame.attempt, reason: 'this run is no longer the task\'s current attempt on this runtime' });
+        return;
+      }
+      const lastSeq = frame.events[frame.events.length - 1]!.seq;
+      const written = deps.writer.write({ taskId: frame.taskId, attempt: frame.attempt, events: frame.events });
+      writes = written.then(
+        () => {
+          queueAck({ taskId: frame.taskId, attempt: frame.attempt, seq: lastSeq, finished: false });
+          deps.streams.pushEvents(frame.taskId, run.workspaceId, frame.events.map((e) => ({ ...e, attempt: frame.attempt })));
+          bus.publish('events', { taskId: frame.taskId, workspaceId: run.workspaceId, lastSeq }, frame.taskId);
+        },
+        (err: unknown) => {
+          // Unacknowledged frames stay in the runtime's outbox; a new
+          // connection makes it send them again.
+          clog.error({ err: coerceError(err), taskId: frame.taskId }, 'storing events failed; dropping the connection so the runtime resends');
+          ws.terminate();
+        },
+      );
+    }
+
+    // Acknowledgements of one turn of the event loop go out as one frame.
+    let acks: Omit<AckFrame, 'type'>[] = [];
+    function queueAck(a: Omit<AckFrame, 'type'>): void {
+      acks.push(a);
+      if (acks.length > 1) return;
+      setImmediate(() => {
+        const out = acks;
+        acks = [];
+        if (out.length === 1) sendRaw(ws, { type: 'ack', ...out[0]! });
+        else if (out.length > 1) sendRaw(ws, { type: 'acks', acks: out });
+      });
     }
 
     async function hello(frame: Extract<DaemonFrame, { type: 'hello' }>): Promise<void> {

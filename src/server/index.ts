@@ -11,6 +11,7 @@ import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
+import { deflateOptions } from '../core/compression.js';
 import type { Orchestrator } from '../core/config/index.js';
 import { AuthError } from '../core/errors.js';
 import type { Db } from '../store/db.js';
@@ -20,6 +21,7 @@ import { createBus, type Bus } from './bus.js';
 import { createDaemonHub, type DaemonHub } from './daemonHub.js';
 import { createDispatcher, type Dispatcher } from './dispatcher.js';
 import { frameworkError, installErrorHandling } from './errorHandler.js';
+import { createEventWriter } from './eventWriter.js';
 import { createReaper, type Reaper } from './reaper.js';
 import { probeRoutes, systemRoutes } from './routes/system.js';
 import { taskRoutes } from './routes/tasks.js';
@@ -75,6 +77,8 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
     // Malformed URLs answer in the API's error shape, like everything else.
     frameworkErrors: frameworkError,
   });
+  // The API speaks JSON only: a text/plain body is refused (415), not parsed.
+  app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);
@@ -83,7 +87,8 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
   const bus = await createBus(db, serverId, log);
   const auth = createAuthenticator(db);
   const streams = createStreamHub({ db, bus, auth, log, maxMessageSize: maxMessage });
-  const daemons = createDaemonHub({ db, bus, config, log, serverId, version: opts.version, streams, publicUrl: () => baseUrl });
+  const writer = createEventWriter(db);
+  const daemons = createDaemonHub({ db, bus, config, log, serverId, version: opts.version, streams, writer, publicUrl: () => baseUrl });
   const dispatcher = createDispatcher({ db, bus, hub: daemons, log, claimLeaseMs: config.runtime.lease, publicUrl: () => baseUrl });
   const reaper = createReaper({ db, bus, log, daemonSilenceMs: Math.max(3 * config.streaming.heartbeat_interval, config.runtime.lease), intervalMs: opts.reaperIntervalMs });
   const tasks = createTaskService({ db, bus, config, log });
@@ -103,7 +108,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
       // Frames over the configured cap are refused with an error frame by
       // the handlers; only frames far beyond it are cut off by the library.
       maxPayload: maxMessage * 4,
-      perMessageDeflate: config.streaming.compression,
+      perMessageDeflate: deflateOptions(config.streaming.compression),
     },
   });
 
@@ -168,6 +173,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
       streams.close();
       await app.close();
       await dispatcher.idle();
+      await writer.drain();
       await markServerDaemonsOffline(db, serverId).catch(() => undefined);
       await bus.close();
     },

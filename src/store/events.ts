@@ -14,21 +14,35 @@ export interface EventInput {
   raw: string;
 }
 
-/** Stores a batch idempotently; answers how many rows were new. */
-export async function insertEvents(q: Queryable, taskId: string, attempt: number, events: readonly EventInput[]): Promise<number> {
-  if (events.length === 0) return 0;
-  const { rowCount } = await q.query(sql('insert_events'), [
-    taskId,
-    attempt,
-    events.map((e) => e.seq),
-    events.map((e) => e.at),
-    events.map((e) => e.stream),
-    events.map((e) => e.kind),
-    events.map((e) => e.text ?? null),
-    events.map((e) => (e.data ? JSON.stringify(e.data) : null)),
-    events.map((e) => e.raw),
-  ]);
+export interface EventBatch {
+  taskId: string;
+  attempt: number;
+  events: readonly EventInput[];
+}
+
+/** Stores batches of one or more runs idempotently, in one statement; answers how many rows were new. */
+export async function insertEventBatches(q: Queryable, batches: readonly EventBatch[]): Promise<number> {
+  const cols: unknown[][] = [[], [], [], [], [], [], [], [], []];
+  for (const b of batches) {
+    for (const e of b.events) {
+      cols[0]!.push(b.taskId);
+      cols[1]!.push(b.attempt);
+      cols[2]!.push(e.seq);
+      cols[3]!.push(e.at);
+      cols[4]!.push(e.stream);
+      cols[5]!.push(e.kind);
+      cols[6]!.push(e.text ?? null);
+      cols[7]!.push(e.data ? JSON.stringify(e.data) : null);
+      cols[8]!.push(e.raw);
+    }
+  }
+  if (cols[0]!.length === 0) return 0;
+  const { rowCount } = await q.query(sql('insert_events'), cols);
   return rowCount ?? 0;
+}
+
+export async function insertEvents(q: Queryable, taskId: string, attempt: number, events: readonly EventInput[]): Promise<number> {
+  return insertEventBatches(q, [{ taskId, attempt, events }]);
 }
 
 export async function listEvents(q: Queryable, taskId: string, after: number, limit: number): Promise<{ items: TaskEvent[]; next: number | null }> {
@@ -36,9 +50,4 @@ export async function listEvents(q: Queryable, taskId: string, after: number, li
   const more = rows.length > limit;
   const items = (more ? rows.slice(0, limit) : rows).map(toEvent);
   return { items, next: more ? (items[items.length - 1]?.seq ?? null) : null };
-}
-
-export async function nextSeq(q: Queryable, taskId: string): Promise<number> {
-  const { rows } = await q.query<{ n: number }>('SELECT coalesce(max(seq), 0) + 1 AS n FROM task_events WHERE task_id = $1', [taskId]);
-  return Number(rows[0]?.n ?? 1);
 }

@@ -241,7 +241,8 @@ function decodeCursor(cursor: string): [string, string] {
       v.length === 2 &&
       typeof v[0] === 'string' &&
       typeof v[1] === 'string' &&
-      !Number.isNaN(Date.parse(v[0])) &&
+      // Exactly PostgreSQL's own text form of a timestamptz (what encodeCursor stores).
+      /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/.test(v[0]) &&
       /^[0-9a-f-]{36}$/i.test(v[1])
     ) {
       return [v[0], v[1]];

@@ -28,6 +28,9 @@ export function testConfigObject(input: TestConfigInput = {}): { orchestrator: S
         kill_grace: '1s',
         final_grace: '2s',
         agent_check_interval: '1h',
+        // Tests share a small machine: its CPU load must not throttle their daemons
+        // (the throttling test sets its own threshold).
+        cpu_threshold: 2,
         ...input.runtime,
       },
       agents: input.agents ?? [fakeAgent()],

@@ -180,7 +180,7 @@ export function registerTask(program: Command): void {
       let t = await client.tasks.cancel(id, f.reason);
       if (t.status === 'executing') {
         process.stderr.write('stopping the agent…\n');
-        for await (const item of client.tasks.follow(id, { afterSeq: Number.MAX_SAFE_INTEGER })) if (item.type === 'task') t = item.task;
+        for await (const item of client.tasks.follow(id, { afterSeq: 2 ** 31 - 1 })) if (item.type === 'task') t = item.task;
       }
       if (f.json) return printJson(t);
       process.stdout.write(`${t.id} ${t.status}\n`);

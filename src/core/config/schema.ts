@@ -62,6 +62,9 @@ const runtimeSchema = z
     kill_grace: durationMs.default(5_000),
     agent_check_interval: durationMs.default(300_000),
     max_prompt_size: sizeBytes.default(256 * 1024),
+    /** Backoff before an automatic retry: full jitter over base · 2^(attempt-1), at most cap. */
+    retry_backoff_base: durationMs.default(5_000),
+    retry_backoff_cap: durationMs.default(300_000),
   })
   .strict();
 

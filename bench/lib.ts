@@ -1,0 +1,140 @@
+/**
+ * Shared pieces of the benchmark scripts: starting a real server on either
+ * database, a daemon as a separate process, percentiles, and printing.
+ * Benchmarks print numbers; they never assert on them.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { stringify } from 'yaml';
+import { parseConfig, type Orchestrator } from '../src/core/config/index.js';
+import { applyWorkspaceConfig } from '../src/server/bootstrap.js';
+import { createServer, type Server } from '../src/server/index.js';
+import type { Db } from '../src/store/db.js';
+import { migrate } from '../src/store/migrate.js';
+import { openStore } from '../src/store/open.js';
+import { ensureEventPartitions } from '../src/store/partitions.js';
+import { createToken } from '../src/store/tokens.js';
+import { SwitchyardClient } from '../src/client/index.js';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const FAKE_AGENT = join(ROOT, 'test/fixtures/fake-agent.mjs');
+export const CLI = join(ROOT, 'bin/switchyard.mjs');
+
+export const args = process.argv.slice(2);
+export const quick = args.includes('--quick');
+export const backendArg = (): 'pglite' | 'postgres' => (args.includes('--pg') || (process.env.DATABASE_URL && !args.includes('--pglite')) ? 'postgres' : 'pglite');
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[idx]!;
+}
+
+export function machine(): string {
+  return `${cpus().length}x ${cpus()[0]?.model.trim() ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+}
+
+export function config(extra: Record<string, unknown> = {}, agents: Record<string, unknown>[] = []): Orchestrator {
+  const r = parseConfig(stringify({ orchestrator: { runtime: { daemon_port: 0, health_check_interval: '5s', ...(extra.runtime as object) }, agents, streaming: { ...(extra.streaming as object) }, ...(extra.workspace ? { workspace: extra.workspace } : {}) } }), process.env);
+  if (!r.ok) throw new Error(JSON.stringify(r.issues));
+  return r.config;
+}
+
+export interface BenchStack {
+  url: string;
+  db: Db;
+  server: Server;
+  admin: SwitchyardClient;
+  adminToken: string;
+  daemonToken: string;
+  backend: string;
+  close(): Promise<void>;
+}
+
+export async function startBenchServer(cfg: Orchestrator, backend = backendArg()): Promise<BenchStack> {
+  const db =
+    backend === 'postgres'
+      ? await openStore({ kind: 'postgres', connection: { connectionString: process.env.DATABASE_URL!, max: 12 }, describe: 'bench' })
+      : await openStore({ kind: 'pglite', dataDir: mkdtempSync(join(tmpdir(), 'sy-bench-')) });
+  if (backend === 'postgres') {
+    // A clean schema per run, so figures do not depend on earlier runs' rows.
+    await db.query('DROP SCHEMA public CASCADE; CREATE SCHEMA public; CREATE EXTENSION IF NOT EXISTS vector');
+  }
+  await migrate(db);
+  await ensureEventPartitions(db);
+  const defaultWorkspace = await applyWorkspaceConfig(db, cfg);
+  const adminToken = (await createToken(db, { role: 'admin', name: 'bench', workspaceId: null })).token;
+  const daemonToken = (await createToken(db, { role: 'daemon', name: 'bench', workspaceId: null })).token;
+  const server = await createServer({ db, config: cfg, log: pino({ level: 'warn' }), version: 'bench', defaultWorkspace });
+  const url = await server.listen(0, '127.0.0.1');
+  return {
+    url,
+    db,
+    server,
+    adminToken,
+    daemonToken,
+    admin: new SwitchyardClient({ url, token: adminToken }),
+    backend,
+    async close() {
+      await server.close();
+      await db.close();
+    },
+  };
+}
+
+export interface DaemonProc {
+  proc: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** A `switchyard daemon` child process; resolves once it is connected. */
+export async function spawnBenchDaemon(url: string, token: string, yamlConfig: Record<string, unknown>, name = 'bench'): Promise<DaemonProc> {
+  const dir = mkdtempSync(join(tmpdir(), 'sy-bench-daemon-'));
+  writeFileSync(join(dir, 'config.yaml'), stringify(yamlConfig));
+  const prof = process.env.SY_DAEMON_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SY_DAEMON_PROF}`] : [];
+  const proc = spawn(process.execPath, [...prof, CLI, 'daemon', '--url', url, '--token', token, '--config', join(dir, 'config.yaml'), '--state-dir', dir, '--name', name], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, SWITCHYARD_LOG_FORMAT: 'json', SWITCHYARD_LOG_LEVEL: 'info' },
+  });
+  let out = '';
+  proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  const start = Date.now();
+  while (!out.includes('"connected to server"')) {
+    if (Date.now() - start > 20_000) throw new Error(`daemon did not connect: ${out.slice(-1000)}`);
+    if (proc.exitCode !== null) throw new Error(`daemon exited: ${out.slice(-1000)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return {
+    proc,
+    stop: () =>
+      new Promise<void>((r) => {
+        if (proc.exitCode !== null) return r();
+        proc.once('exit', () => r());
+        proc.kill('SIGTERM');
+      }),
+  };
+}
+
+export function fmt(n: number, digits = 1): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : 'n/a';
+}
+
+export interface Figure {
+  bench: string;
+  figure: string;
+  value: number;
+  unit: string;
+  note?: string;
+}
+
+export function report(figures: Figure[]): void {
+  const w = Math.max(...figures.map((f) => f.figure.length));
+  for (const f of figures) process.stdout.write(`${f.figure.padEnd(w)}  ${fmt(f.value, f.value < 100 ? 2 : 0).padStart(10)} ${f.unit}${f.note ? `   (${f.note})` : ''}\n`);
+  if (process.env.SWITCHYARD_BENCH_OUT) writeFileSync(process.env.SWITCHYARD_BENCH_OUT, JSON.stringify({ machine: machine(), date: new Date().toISOString(), figures }, null, 2));
+}
