@@ -8,6 +8,7 @@
  * Usage: node --import tsx bench/dispatch.ts [--quick] [--pg|--pglite] [--streams N]
  */
 import WebSocket from 'ws';
+import { SwitchyardClient } from '../src/client/index.js';
 import { args, config, FAKE_AGENT, machine, percentile, quick, report, spawnBenchDaemon, startBenchServer, type Figure } from './lib.js';
 
 const streamsArg = args.indexOf('--streams');
@@ -68,8 +69,9 @@ async function streamLatency(figures: Figure[], streams: number): Promise<void> 
       }
     });
     const ids: string[] = [];
+    const benchClient = new SwitchyardClient({ url: stack.url, token: stack.adminToken, workspace: 'bench' });
     for (let i = 0; i < streams; i++) {
-      const t = await new (stack.admin.constructor as typeof import('../src/client/index.js').SwitchyardClient)({ url: stack.url, token: stack.adminToken, workspace: 'bench' }).tasks.create({ assignedAgent: 'fake', prompt: `s --lines ${lines} --rate 100 --stamp` });
+      const t = await benchClient.tasks.create({ assignedAgent: 'fake', prompt: `s --lines ${lines} --rate 100 --stamp` });
       ids.push(t.id);
       ws.send(JSON.stringify({ type: 'subscribe', taskId: t.id, afterSeq: 0 }));
     }
