@@ -19,6 +19,8 @@ export function buildProgram(): Command {
     .description('Run coding-agent CLIs as a managed team: tasks, runtimes, live transcripts.')
     .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
+    // Options after a subcommand belong to it (`daemon doctor --config` is doctor's).
+    .enablePositionalOptions()
     .exitOverride();
   registerServe(program);
   registerDaemon(program);
