@@ -27,7 +27,7 @@ export interface Db extends Queryable {
   /** Runs `fn` on one reserved connection (for session-level state such as advisory locks). */
   withConnection<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
   /** The embedded database's files as a tarball (PGlite only): backups and test snapshots. */
-  dumpEmbedded?(): Promise<Blob>;
+  dumpEmbedded?(compression?: 'none' | 'gzip'): Promise<Blob>;
   /** A dedicated connection (PostgreSQL only) for LISTEN; undefined on PGlite. */
   connectListener(): Promise<pg.Client | undefined>;
   close(): Promise<void>;
@@ -61,9 +61,22 @@ export function createPoolDb(kind: DbKind, pool: pg.Pool, onClose: () => Promise
   // The pool emits errors from idle clients (e.g. the server restarted); the
   // next query reconnects, so logging here is the caller's job, not a crash.
   pool.on('error', () => {});
+  const withConnection = async <T>(fn: (q: Queryable) => Promise<T>): Promise<T> => {
+    const client = await pool.connect();
+    try {
+      return await fn(client as unknown as Queryable);
+    } finally {
+      client.release();
+    }
+  };
   return {
     kind,
-    query: (text, params) => pool.query(text, params as unknown[] | undefined),
+    // pg-pool's own query() destroys the client after any SQL error. On PGlite
+    // the replacement client shares the bridge's one connection, which still
+    // holds the failed statement's remaining replies, so the next statements
+    // fail or read stale replies. A checked-out client released normally reads
+    // those replies itself and stays in step (test/store/workspaces.test.ts).
+    query: kind === 'pglite' ? (text, params) => withConnection((c) => c.query(text, params)) : (text, params) => pool.query(text, params as unknown[] | undefined),
     async tx(fn) {
       for (let attempt = 1; ; attempt++) {
         const client = await pool.connect();
@@ -89,14 +102,7 @@ export function createPoolDb(kind: DbKind, pool: pg.Pool, onClose: () => Promise
         }
       }
     },
-    async withConnection(fn) {
-      const client = await pool.connect();
-      try {
-        return await fn(client as unknown as Queryable);
-      } finally {
-        client.release();
-      }
-    },
+    withConnection,
     async connectListener() {
       if (kind === 'pglite' || !listenerConfig) return undefined;
       const client = new pg.Client(listenerConfig);

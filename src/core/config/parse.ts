@@ -37,7 +37,8 @@ export function parseConfig(text: string, env: Record<string, string | undefined
       issues: doc.errors.map((e) => ({
         path: '(file)',
         message: e.message.split('\n')[0] ?? e.message,
-        line: e.linePos?.[0]?.line,
+        // With prettyErrors off, `linePos` is not filled in: compute it from the offset.
+        line: e.linePos?.[0]?.line ?? lineCounter.linePos(e.pos[0]).line,
       })),
     };
   }
@@ -49,7 +50,7 @@ export function parseConfig(text: string, env: Record<string, string | undefined
   const overrides = applyEnv(root, env);
   const parsed = configFileSchema.safeParse(root, { reportInput: true });
   if (!parsed.success) {
-    return { ok: false, issues: parsed.error.issues.map((issue) => toIssue(issue, doc, lineCounter, overrides)) };
+    return { ok: false, issues: parsed.error.issues.flatMap((issue) => perKey(issue)).map((issue) => toIssue(issue, doc, lineCounter, overrides)) };
   }
   return { ok: true, config: parsed.data.orchestrator, overrides: overrides.map((o) => o.env) };
 }
@@ -90,6 +91,12 @@ function scalar(value: string): unknown {
   } catch {
     return value;
   }
+}
+
+/** An unknown key is reported at the key itself (its path and line), one issue per key, so `(from SWITCHYARD_…)` can name the variable that set it. */
+function perKey(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  if (issue.code !== 'unrecognized_keys') return [issue];
+  return issue.keys.map((key) => ({ ...issue, keys: [key], path: [...issue.path, key] }));
 }
 
 function toIssue(issue: z.core.$ZodIssue, doc: Document, lc: LineCounter, overrides: Override[]): ConfigIssue {
