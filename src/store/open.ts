@@ -3,7 +3,7 @@
  * DATABASE_URL or an `orchestrator.database` block is given, otherwise the
  * embedded PGlite in `<data dir>/pgdata`, locked against a second process.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { createPgConfig } from '@electric-sql/pglite/node-postgres';
@@ -13,6 +13,7 @@ import type { Orchestrator } from '../core/config/index.js';
 import { SwitchyardError, coerceError } from '../core/errors.js';
 import { createPoolDb, type Db } from './db.js';
 import { lockDataDir } from './lockfile.js';
+import { readSeed } from './seed.js';
 
 export interface PgliteOptions {
   kind: 'pglite';
@@ -77,9 +78,12 @@ async function openPglite(options: PgliteOptions): Promise<Db> {
     lock = lockDataDir(options.dataDir);
   }
   try {
+    // A new folder starts from the build's seed (initdb in WASM costs ~3 s).
+    const fresh = options.dataDir !== undefined && !existsSync(join(options.dataDir, 'PG_VERSION'));
+    const load = options.loadDataDir ?? (fresh ? readSeed() : undefined);
     const pglite = new PGlite(options.dataDir ?? 'memory://', {
       extensions: { vector },
-      ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
+      ...(load ? { loadDataDir: load } : {}),
     });
     await pglite.waitReady;
     // One client: PGlite runs one transaction at a time (see db.ts).
@@ -89,7 +93,7 @@ async function openPglite(options: PgliteOptions): Promise<Db> {
       lock?.release();
     });
     // Through the pool, so no statement of ours is running during the dump.
-    db.dumpEmbedded = () => db.withConnection(() => pglite.dumpDataDir('none'));
+    db.dumpEmbedded = (compression = 'none') => db.withConnection(() => pglite.dumpDataDir(compression));
     return db;
   } catch (err) {
     lock?.release();
