@@ -36,6 +36,7 @@ export interface Db extends Queryable {
 /** PostgreSQL error codes this code reacts to. */
 export const PgCode = {
   uniqueViolation: '23505',
+  checkViolation: '23514',
   foreignKeyViolation: '23503',
   serializationFailure: '40001',
   deadlockDetected: '40P01',

@@ -24,13 +24,26 @@ export async function ensureEventPartitions(db: Db, now = new Date(), back = 1, 
     const name = eventPartitionName(from);
     const exists = await db.query(`SELECT to_regclass($1) AS t`, [name]);
     if (exists.rows[0]?.t) continue;
+    // Identifiers cannot be parameters; the name is built from a date above, never from input.
+    const bounds = `FROM ('${from.toISOString()}') TO ('${to.toISOString()}')`;
     try {
-      // Identifiers cannot be parameters; the name is built from a date above, never from input.
-      await db.query(`CREATE TABLE IF NOT EXISTS ${name} PARTITION OF task_events FOR VALUES FROM ('${from.toISOString()}') TO ('${to.toISOString()}')`);
+      await db.query(`CREATE TABLE IF NOT EXISTS ${name} PARTITION OF task_events FOR VALUES ${bounds}`);
       created.push(name);
     } catch (err) {
-      // Another server created it between our check and our CREATE.
-      if (pgErrorCode(err) !== PgCode.duplicateTable && pgErrorCode(err) !== PgCode.uniqueViolation) throw err;
+      const code = pgErrorCode(err);
+      if (code === PgCode.checkViolation) {
+        // The default partition already holds rows of that day (a daemon whose
+        // clock ran ahead): move them into the new partition as it is attached.
+        await db.tx(async (q) => {
+          await q.query(`CREATE TABLE ${name} (LIKE task_events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`);
+          await q.query(`WITH moved AS (DELETE FROM task_events_default WHERE at >= $1 AND at < $2 RETURNING *) INSERT INTO ${name} SELECT * FROM moved`, [from.toISOString(), to.toISOString()]);
+          await q.query(`ALTER TABLE task_events ATTACH PARTITION ${name} FOR VALUES ${bounds}`);
+        });
+        created.push(name);
+      } else if (code !== PgCode.duplicateTable && code !== PgCode.uniqueViolation) {
+        // Not "another server created it between our check and our CREATE".
+        throw err;
+      }
     }
   }
   return created;

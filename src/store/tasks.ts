@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Task } from '../core/api.js';
 import { ValidationError } from '../core/errors.js';
 import { assertTransition, type Actor, type TaskStatus } from '../core/taskState.js';
-import type { Queryable } from './db.js';
+import { pgErrorCode, type Queryable } from './db.js';
 import { iso, toTask, type DbRow } from './rows.js';
 
 export function promptHash(prompt: string): string {
@@ -209,7 +209,8 @@ export interface TaskFilter {
 /** Newest first, keyset-paginated on (created_at, id). */
 export async function listTasks(q: Queryable, f: TaskFilter): Promise<{ items: Task[]; nextCursor: string | null }> {
   const after = f.cursor ? decodeCursor(f.cursor) : null;
-  const { rows } = await q.query(
+  const { rows } = await q
+    .query(
     `SELECT *, created_at::text AS created_at_text FROM tasks
      WHERE ($1::text IS NULL OR workspace_id = $1)
        AND ($2::text[] IS NULL OR status = ANY($2))
@@ -218,8 +219,13 @@ export async function listTasks(q: Queryable, f: TaskFilter): Promise<{ items: T
        AND ($5::timestamptz IS NULL OR (created_at, id) < ($5::timestamptz, $6::uuid))
      ORDER BY created_at DESC, id DESC
      LIMIT $7`,
-    [f.workspaceId, f.statuses?.length ? f.statuses : null, f.agent ?? null, f.groupId ?? null, after?.[0] ?? null, after?.[1] ?? null, f.limit + 1],
-  );
+      [f.workspaceId, f.statuses?.length ? f.statuses : null, f.agent ?? null, f.groupId ?? null, after?.[0] ?? null, after?.[1] ?? null, f.limit + 1],
+    )
+    .catch((err: unknown) => {
+      // A cursor of the right shape with an impossible time (February 31) is still the client's mistake.
+      if (after && ['22007', '22008'].includes(pgErrorCode(err) ?? '')) throw cursorError();
+      throw err;
+    });
   const more = rows.length > f.limit;
   const page = more ? rows.slice(0, f.limit) : rows;
   const last = page[page.length - 1];
@@ -243,13 +249,17 @@ function decodeCursor(cursor: string): [string, string] {
       typeof v[1] === 'string' &&
       // Exactly PostgreSQL's own text form of a timestamptz (what encodeCursor stores).
       /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/.test(v[0]) &&
-      /^[0-9a-f-]{36}$/i.test(v[1])
+      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v[1])
     ) {
       return [v[0], v[1]];
     }
   } catch {
     // fall through to the validation error
   }
-  throw new ValidationError('invalid cursor', [{ path: 'cursor', message: 'expected a nextCursor value from a previous page' }]);
+  throw cursorError();
+}
+
+function cursorError(): ValidationError {
+  return new ValidationError('invalid cursor', [{ path: 'cursor', message: 'expected a nextCursor value from a previous page' }]);
 }
 

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { inject, it } from 'vitest';
 import type { Db } from '../../src/store/db.js';
 import { openStore } from '../../src/store/open.js';
 
@@ -46,3 +46,11 @@ export async function createTestDb(): Promise<TestDb> {
   return db;
 }
 
+
+/**
+ * Registers a test only in the PostgreSQL project: races between connections
+ * need a server with real concurrent sessions (PGlite runs one at a time).
+ */
+export function itOnPostgres(name: string, fn: () => Promise<void>, timeoutMs?: number): void {
+  if (dbKind() === 'postgres') it(name, fn, timeoutMs);
+}

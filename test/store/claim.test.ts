@@ -11,7 +11,7 @@ import type { Db } from '../../src/store/db.js';
 import { openStore } from '../../src/store/open.js';
 import { getTaskRow, getTimeline, insertTask, transition, type NewTask } from '../../src/store/tasks.js';
 import { createWorkspace } from '../../src/store/workspaces.js';
-import { createTestDb, dbKind, type TestDb } from '../helpers/db.js';
+import { createTestDb, itOnPostgres, type TestDb } from '../helpers/db.js';
 import { track, untrack } from '../helpers/leaks.js';
 
 let db: TestDb;
@@ -144,7 +144,7 @@ describe('claimTasks', () => {
     expect(await statusOf(waiting)).toBe('queued');
   });
 
-  it.runIf(dbKind() === 'postgres')('lets racing runtimes on two servers never exceed the cap nor claim a task twice (PostgreSQL)', async () => {
+  itOnPostgres('lets racing runtimes on two servers never exceed the cap nor claim a task twice (PostgreSQL)', async () => {
     await createWorkspace(db, { id: 'claim-race', maxConcurrentTasks: 5 });
     await createWorkspace(db, { id: 'claim-race-2', maxConcurrentTasks: 4 });
     for (let i = 0; i < 30; i++) await task(i % 2 ? 'claim-race' : 'claim-race-2', 1_000 - i);

@@ -7,7 +7,7 @@ import { insertEvents } from '../../src/store/events.js';
 import { ensureEventPartitions, eventPartitionName } from '../../src/store/partitions.js';
 import { insertTask } from '../../src/store/tasks.js';
 import { createWorkspace } from '../../src/store/workspaces.js';
-import { createTestDb, dbKind, type TestDb } from '../helpers/db.js';
+import { createTestDb, itOnPostgres, type TestDb } from '../helpers/db.js';
 import { track, untrack } from '../helpers/leaks.js';
 
 let db: TestDb;
@@ -92,7 +92,7 @@ describe('ensureEventPartitions', () => {
     expect(rows).toHaveLength(1);
   });
 
-  it.runIf(dbKind() === 'postgres')('lets two servers create the same partitions at once (PostgreSQL)', async () => {
+  itOnPostgres('lets two servers create the same partitions at once (PostgreSQL)', async () => {
     const now = new Date('2032-06-01T12:00:00Z');
     const days = ['20320601', '20320602', '20320603', '20320604', '20320605', '20320606'].map((d) => `task_events_${d}`);
     const [a, b] = await Promise.all([ensureEventPartitions(db, now, 0, 5), ensureEventPartitions(db, now, 0, 5)]);

@@ -10,7 +10,7 @@ import type { Actor, TaskStatus } from '../../src/core/taskState.js';
 import type { Queryable } from '../../src/store/db.js';
 import { getTask, getTaskRow, getTimeline, insertTask, transition, type TransitionRequest } from '../../src/store/tasks.js';
 import { createWorkspace } from '../../src/store/workspaces.js';
-import { createTestDb, dbKind, type TestDb } from '../helpers/db.js';
+import { createTestDb, itOnPostgres, type TestDb } from '../helpers/db.js';
 import { track, untrack } from '../helpers/leaks.js';
 import { until } from '../helpers/wait.js';
 
@@ -163,7 +163,7 @@ describe('transition', () => {
     expect(timeline[1]).toMatchObject({ from: 'queued', to: final?.status });
   });
 
-  it.runIf(dbKind() === 'postgres')('makes the loser of a real race wait for the winner’s commit, then find the task moved (PostgreSQL)', async () => {
+  itOnPostgres('makes the loser of a real race wait for the winner’s commit, then find the task moved (PostgreSQL)', async () => {
     const t = await newTask();
     let loser: Promise<unknown> | undefined;
     const winner = await db.tx(async (q: Queryable) => {

@@ -15,8 +15,8 @@ export function registerConfig(program: Command): void {
     .action((flags: { config?: string; json?: boolean }) => {
       try {
         const { config: resolved, path, overrides } = loadConfig(flags.config);
-        // Secrets are not printed back.
-        const shown = JSON.parse(JSON.stringify({ orchestrator: resolved }, (k, v: unknown) => (['password', 'api_key'].includes(k) && v ? '***' : v))) as unknown;
+        // Secrets are not printed back, including a password inside a connection URL.
+        const shown = JSON.parse(JSON.stringify({ orchestrator: resolved }, (k, v: unknown) => (['password', 'api_key'].includes(k) && v ? '***' : k === 'url' && typeof v === 'string' ? maskUrl(v) : v))) as unknown;
         if (flags.json) return printJson({ ok: true, file: path ?? null, overrides, config: shown });
         process.stdout.write(`# ${path ?? 'no configuration file; defaults'}${overrides.length ? ` (environment overrides: ${overrides.join(', ')})` : ''}\n`);
         process.stdout.write(stringify(shown));
@@ -30,4 +30,15 @@ export function registerConfig(program: Command): void {
         process.exitCode = 1;
       }
     });
+}
+
+function maskUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.password) return url;
+    u.password = '***';
+    return u.toString();
+  } catch {
+    return url;
+  }
 }

@@ -118,29 +118,41 @@ const streamingSchema = z
   })
   .strict();
 
+/** A section whose keys are all commented out is `null` in YAML: read it as absent (its defaults). */
+const orAbsent = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === null ? undefined : v), schema);
+
 export const configFileSchema = z
   .object({
-    orchestrator: z
+    orchestrator: orAbsent(z
       .object({
-        workspace: workspaceSchema.optional(),
-        runtime: runtimeSchema.default(() => runtimeSchema.parse({})),
-        agents: z.array(agentSchema).default([]),
-        database: databaseSchema.optional(),
-        streaming: streamingSchema.default(() => streamingSchema.parse({})),
+        workspace: orAbsent(workspaceSchema.optional()),
+        runtime: orAbsent(runtimeSchema.default(() => runtimeSchema.parse({}))),
+        agents: orAbsent(z.array(agentSchema).default([])),
+        database: orAbsent(databaseSchema.optional()),
+        streaming: orAbsent(streamingSchema.default(() => streamingSchema.parse({}))),
       })
       .strict()
       .default(() => ({ runtime: runtimeSchema.parse({}), agents: [], streaming: streamingSchema.parse({}) }))
-      .superRefine((o, ctx) => {
-        const seen = new Set<string>();
-        o.agents.forEach((a, i) => {
-          if (seen.has(a.name)) ctx.addIssue({ code: 'custom', path: ['agents', i, 'name'], message: `duplicate agent name "${a.name}"` });
-          seen.add(a.name);
-          const known = (KNOWN_AGENT_NAMES as readonly string[]).includes(a.name);
-          if (!known && !a.binary && !a.container) {
-            ctx.addIssue({ code: 'custom', path: ['agents', i, 'binary'], message: `a command agent ("${a.name}" is not a known CLI) needs a binary` });
-          }
-        });
-      }),
+      // Runs even when other keys are bad (`when`), so one pass reports every
+      // problem; the entries may not have parsed, hence the defensive reads.
+      .superRefine(
+        (o, ctx) => {
+          const agents: unknown[] = Array.isArray((o as { agents?: unknown }).agents) ? (o as { agents: unknown[] }).agents : [];
+          const seen = new Set<string>();
+          agents.forEach((entry, i) => {
+            if (!entry || typeof entry !== 'object') return;
+            const a = entry as { name?: unknown; binary?: unknown; container?: unknown };
+            if (typeof a.name !== 'string') return;
+            if (seen.has(a.name)) ctx.addIssue({ code: 'custom', path: ['agents', i, 'name'], message: `duplicate agent name "${a.name}"` });
+            seen.add(a.name);
+            const known = (KNOWN_AGENT_NAMES as readonly string[]).includes(a.name);
+            if (!known && !a.binary && !a.container) {
+              ctx.addIssue({ code: 'custom', path: ['agents', i, 'binary'], message: `a command agent ("${a.name}" is not a known CLI) needs a binary` });
+            }
+          });
+        },
+        { when: () => true },
+      )),
   })
   .strict();
 

@@ -19,7 +19,6 @@ import { migrate } from '../../src/store/migrate.js';
 import { openStore } from '../../src/store/open.js';
 import { createWorkspace, listWorkspaces } from '../../src/store/workspaces.js';
 import { CLI, tempDir } from '../helpers/daemon.js';
-import { dbKind } from '../helpers/db.js';
 import { track, untrack } from '../helpers/leaks.js';
 import { until } from '../helpers/wait.js';
 
@@ -113,7 +112,7 @@ async function deadPid(): Promise<number> {
 }
 
 // The lock guards the embedded database only: nothing to repeat on the PostgreSQL project.
-describe.skipIf(dbKind() === 'postgres')('one embedded data folder, two processes', () => {
+describe('one embedded data folder, two processes', () => {
   it('refuses `switchyard serve` on a folder in use, naming the holder’s pid, and leaves the data untouched', async () => {
     const { dataDir, pgdata } = await folderWithData('first-process');
     const config = join(dataDir, 'config.yaml');
