@@ -48,10 +48,12 @@ async function streamLatency(figures: Figure[], streams: number): Promise<void> 
   const daemon = await spawnBenchDaemon(stack.url, stack.daemonToken, { orchestrator: { agents, runtime: { max_concurrent: streams, health_check_interval: '5s', cpu_threshold: 64 } } });
   const latencies: number[] = [];
   const trace: [number, number][] = [];
-  let received = 0;
   try {
-    const seconds = quick ? 3 : 10;
-    const lines = 100 * seconds;
+    // Agents run long enough to cover their own start-up (50 Node processes
+    // starting at once load a 2-core machine for seconds) plus the measured window.
+    const seconds = quick ? 4 : 15;
+    const lines = 100 * (seconds + 8);
+    let measureFrom = Infinity;
     const ws = new WebSocket(`${stack.url.replace('http', 'ws')}/api/v1/stream`);
     await new Promise((r) => ws.once('open', r));
     ws.send(JSON.stringify({ type: 'auth', token: stack.adminToken }));
@@ -62,9 +64,9 @@ async function streamLatency(figures: Figure[], streams: number): Promise<void> 
       for (const e of f.items ?? []) {
         const m = / t=(\d+\.\d+)$/.exec(e.text ?? '');
         if (m) {
+          if (Number(m[1]) < measureFrom) continue;
           latencies.push(now - Number(m[1]));
           if (process.env.SY_BENCH_TRACE) trace.push([Number(m[1]), now - Number(m[1])]);
-          received++;
         }
       }
     });
@@ -75,9 +77,22 @@ async function streamLatency(figures: Figure[], streams: number): Promise<void> 
       ids.push(t.id);
       ws.send(JSON.stringify({ type: 'subscribe', taskId: t.id, afterSeq: 0 }));
     }
+    // Steady state: from half a second after the last agent started.
+    for (;;) {
+      const runs = await Promise.all(ids.map(async (id) => (await stack.admin.tasks.runs(id)).items[0]));
+      if (runs.every((r) => r)) {
+        measureFrom = Math.max(...runs.map((r) => Date.parse(r!.startedAt))) + 500;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const expected = streams * lines;
-    const deadline = Date.now() + (seconds + 30) * 1000;
-    while (received < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const deadline = Date.now() + (seconds + 40) * 1000;
+    while (Date.now() < deadline && ids.length > 0) {
+      const done = await stack.admin.tasks.list({ status: 'completed', limit: 500 });
+      if (done.items.length >= ids.length) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
     ws.close();
     if (trace.length) {
       const t0 = Math.min(...trace.map((t) => t[0]));
@@ -85,11 +100,10 @@ async function streamLatency(figures: Figure[], streams: number): Promise<void> 
       for (const [at, l] of trace) buckets.set(Math.floor((at - t0) / 500), [...(buckets.get(Math.floor((at - t0) / 500)) ?? []), l]);
       for (const [b, ls] of [...buckets].sort((a, b) => a[0] - b[0])) process.stdout.write(`t=${b / 2}s n=${ls.length} p50=${percentile(ls, 50).toFixed(1)} p99=${percentile(ls, 99).toFixed(1)}\n`);
     }
-    // The first second includes process start-up; measure the steady state.
-    const steady = latencies.slice(Math.floor(latencies.length / 10));
+    const steady = latencies;
     figures.push(
       { bench: 'dispatch', figure: `stream line→dashboard p50, ${streams} agents × 100 lines/s (${stack.backend})`, value: percentile(steady, 50), unit: 'ms' },
-      { bench: 'dispatch', figure: `stream line→dashboard p99, ${streams} agents × 100 lines/s (${stack.backend})`, value: percentile(steady, 99), unit: 'ms', note: `${received}/${expected} lines received` },
+      { bench: 'dispatch', figure: `stream line→dashboard p99, ${streams} agents × 100 lines/s (${stack.backend})`, value: percentile(steady, 99), unit: 'ms', note: `${steady.length} lines measured after all agents started; ${expected} written` },
     );
   } finally {
     await daemon.stop();
