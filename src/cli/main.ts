@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { ApiError, UnreachableError } from '../client/index.js';
 import { ConfigError, SwitchyardError } from '../core/errors.js';
+import { registerAgentTools } from './commands/agentTools.js';
 import { registerConfig } from './commands/config.js';
 import { registerDaemon } from './commands/daemon.js';
 import { registerServe } from './commands/serve.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerWorkspace(program);
   registerToken(program);
   registerTask(program);
+  registerAgentTools(program);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();

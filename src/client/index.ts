@@ -114,7 +114,10 @@ export class SwitchyardClient {
   };
 
   readonly tasks = {
-    create: (body: api.CreateTaskBody) => this.request('POST', '/tasks', api.task, { body }),
+    create: (body: api.CreateTaskBody & { assignedAgent: string; agents?: undefined }) => this.request('POST', '/tasks', api.task, { body }),
+    /** The same prompt to several agents, each its own task, for comparison. */
+    createGroup: (body: api.CreateTaskBody & { agents: string[]; assignedAgent?: undefined }) => this.request('POST', '/tasks', api.taskGroup, { body }),
+    group: (groupId: string) => this.request('GET', `/task-groups/${enc(groupId)}`, api.taskGroup),
     list: (f: { status?: string; agent?: string; groupId?: string; limit?: number; cursor?: string } = {}) =>
       this.request('GET', '/tasks', api.page(api.task), { query: f }),
     get: (id: string) => this.request('GET', `/tasks/${enc(id)}`, api.task),
@@ -125,6 +128,12 @@ export class SwitchyardClient {
     answer: (id: string, answer: string) => this.request('POST', `/tasks/${enc(id)}/answer`, api.task, { body: { answer } }),
     /** Streams the task's events from `afterSeq` on (resuming after reconnects) until the task settles. */
     follow: (id: string, opts: FollowOptions = {}): AsyncIterable<StreamItem> => followTask(this, id, opts),
+  };
+
+  /** What an agent calls with its task token (`switchyard ask`, the MCP tools). */
+  readonly agent = {
+    ask: (taskId: string, question: string) => this.request('POST', `/tasks/${enc(taskId)}/ask`, api.task, { body: { question }, scoped: false }),
+    progress: (taskId: string, message: string) => this.request('POST', `/tasks/${enc(taskId)}/progress`, api.task, { body: { message }, scoped: false }),
   };
 
   readonly daemons = {
@@ -139,4 +148,4 @@ function enc(s: string): string {
 }
 
 export type { StreamItem, FollowOptions } from './follow.js';
-export type { Task, TaskEvent, TaskRun, Workspace, Token, CreatedToken, Daemon, Whoami } from '../core/api.js';
+export type { Task, TaskEvent, TaskGroup, TaskRun, Workspace, Token, CreatedToken, Daemon, Whoami } from '../core/api.js';

@@ -180,6 +180,7 @@ export const task = z.object({
   baseRef: z.string().nullable(),
   suggestions: z.array(suggestion),
   resultText: z.string().nullable(),
+  progressNote: z.string().nullable(),
   actions: z.array(z.enum(['cancel', 'retry', 'answer'])),
   createdAt: isoTime,
   updatedAt: isoTime,
@@ -190,7 +191,9 @@ export type Task = z.infer<typeof task>;
 
 export const createTaskBody = z
   .object({
-    assignedAgent: agentName,
+    /** The agent to run; or `agents` for a comparison group (one task per agent, same prompt). */
+    assignedAgent: agentName.optional(),
+    agents: z.array(agentName).min(2).max(20).optional(),
     prompt: text().min(1, 'the prompt must not be empty'),
     priority: z.number().int().min(-1000).max(1000).optional(),
     metadata: metadata.optional(),
@@ -201,8 +204,22 @@ export const createTaskBody = z
     baseRef: text().trim().min(1).max(250).optional(),
     runAfter: z.iso.datetime({ offset: true }).optional(),
   })
-  .strict();
+  .strict()
+  // `when`: checked even when other fields are bad, so every problem is named at once.
+  .superRefine(
+    (b, ctx) => {
+      const body = (b ?? {}) as { assignedAgent?: unknown; agents?: unknown };
+      if ((body.assignedAgent === undefined) === (body.agents === undefined)) {
+        ctx.addIssue({ code: 'custom', path: ['assignedAgent'], message: 'give assignedAgent (one agent) or agents (a comparison group of several), not both and not neither' });
+      }
+      if (Array.isArray(body.agents) && new Set(body.agents).size !== body.agents.length) ctx.addIssue({ code: 'custom', path: ['agents'], message: 'each agent may appear once' });
+    },
+    { when: () => true },
+  );
 export type CreateTaskBody = z.infer<typeof createTaskBody>;
+
+export const askBody = z.object({ question: text().min(1).max(100_000) }).strict();
+export const progressBody = z.object({ message: text().min(1).max(10_000) }).strict();
 
 export const listTasksQuery = z
   .object({
@@ -269,6 +286,15 @@ export const taskRun = z.object({
 });
 export type TaskRun = z.infer<typeof taskRun>;
 
+/** One prompt sent to several agents, for comparison: each task with its latest run. */
+export const taskGroup = z.object({
+  id: z.string(),
+  prompt: z.string(),
+  createdAt: isoTime,
+  tasks: z.array(task.extend({ latestRun: taskRun.nullable() })),
+});
+export type TaskGroup = z.infer<typeof taskGroup>;
+
 // ------------------------------------------------------------------- daemons
 
 export const daemonAgent = z.object({
@@ -316,3 +342,117 @@ export const whoami = z.object({
   defaultWorkspace: z.string(),
 });
 export type Whoami = z.infer<typeof whoami>;
+
+// -------------------------------------------------------------------- skills
+
+export const skill = z.object({
+  id: z.string(),
+  workspaceId: z.string(),
+  name: z.string(),
+  description: z.string(),
+  usageCount: z.number().int(),
+  createdAt: isoTime,
+  lastUsedAt: isoTime,
+  sourceTaskId: z.string().nullable(),
+  agent: z.string().nullable(),
+  model: z.string().nullable(),
+  metadata: jsonObject,
+  /** provider/model/version of its vector; null while it waits to be embedded. */
+  embeddingModel: z.string().nullable(),
+});
+export type Skill = z.infer<typeof skill>;
+
+/** A search result (and a list item): best first; `score` is 0–1, higher is better (null in plain listings). */
+export const skillHit = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  score: z.number().nullable(),
+  usageCount: z.number().int(),
+  embeddingModel: z.string().nullable(),
+  lastUsedAt: isoTime,
+  sourceTaskId: z.string().nullable(),
+});
+export type SkillHit = z.infer<typeof skillHit>;
+
+export const skillsQuery = z
+  .object({
+    workspace: workspaceId.optional(),
+    q: text().trim().min(1).max(20_000).optional(),
+    /** Default 10 with `q`, 50 without. */
+    limit: z.coerce.number().int().min(1).max(500).optional(),
+    cursor: z.string().max(500).optional(),
+  })
+  .strict();
+
+export const createSkillBody = z
+  .object({
+    name: text().trim().min(1).max(300),
+    description: text().max(20_000),
+    metadata: metadata.optional(),
+  })
+  .strict();
+export type CreateSkillBody = z.infer<typeof createSkillBody>;
+
+export const importSkillsBody = z.object({ items: z.array(createSkillBody).min(1).max(500) }).strict();
+export const importResult = z.object({
+  /** New skills. */
+  created: z.number().int(),
+  /** Near-duplicates of skills already there, whose usage was bumped instead. */
+  merged: z.number().int(),
+});
+export type ImportResult = z.infer<typeof importResult>;
+
+/** One skill as archived (gzipped JSON lines) and restored, with its vector. */
+export const archivedSkill = z
+  .object({
+    id: uuid,
+    workspaceId: z.string(),
+    name: text().min(1).max(300),
+    description: text().max(20_000),
+    usageCount: z.number().int().min(0).max(INT4_MAX),
+    createdAt: z.iso.datetime({ offset: true }),
+    lastUsedAt: z.iso.datetime({ offset: true }),
+    sourceTaskId: uuid.nullable(),
+    agent: text().max(200).nullable(),
+    model: text().max(200).nullable(),
+    metadata,
+    embedding: z.array(z.number()).max(2000).nullable(),
+    embeddingModel: z.string().max(200).nullable(),
+    dims: z.number().int().min(1).max(2000).nullable(),
+  })
+  .strict();
+export type ArchivedSkill = z.infer<typeof archivedSkill>;
+
+export const archiveBody = z
+  .object({
+    /** Archive skills unused this many days; default: the workspace's skillRetentionDays. */
+    olderThanDays: z.number().int().min(0).max(36_500).optional(),
+  })
+  .strict();
+export const archiveResult = z.object({ archived: z.number().int(), file: z.string().nullable() });
+export const restoreBody = z
+  .object({
+    /** A file name in the server's archive folder, as `skill archive` printed it. */
+    file: z.string().min(1).max(255).optional(),
+    /** Or the archived records themselves (the CLI reads a local file and sends them in batches). */
+    records: z.array(archivedSkill).min(1).max(1000).optional(),
+  })
+  .strict()
+  .refine((b) => (b.file === undefined) !== (b.records === undefined), 'give either file or records');
+export const restoreResult = z.object({ restored: z.number().int(), skipped: z.number().int() });
+
+export const reembedBody = z.object({ model: z.string().min(3).max(200) }).strict();
+export const reembedStatus = z.object({
+  workspaceId: z.string(),
+  /** The model the workspace's queries use now. */
+  activeModel: z.string().nullable(),
+  toModel: z.string().nullable(),
+  state: z.enum(['idle', 'running', 'done', 'failed']),
+  total: z.number().int(),
+  done: z.number().int(),
+  error: z.string().nullable(),
+  startedAt: isoTime.nullable(),
+  finishedAt: isoTime.nullable(),
+});
+export type ReembedStatus = z.infer<typeof reembedStatus>;

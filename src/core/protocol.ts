@@ -158,6 +158,8 @@ export const assignFrame = z.object({
   /** Daemon that ran the session before, so the daemon can tell whether the session files are local. */
   previousDaemonId: z.string().nullable(),
   answer: z.string().nullable(),
+  /** A short summary of how the previous attempt failed (class, reason, last stderr lines) — never its transcript. */
+  previousFailure: z.string().max(4000).nullable(),
   repo: z.string().nullable(),
   baseRef: z.string().nullable(),
   tokenBudget: z.number().int().nullable(),

@@ -6,22 +6,25 @@
  * never silently skipped.
  */
 import { execFile } from 'node:child_process';
-import { accessSync, constants, statSync } from 'node:fs';
-import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { basename, delimiter, isAbsolute, join, resolve } from 'node:path';
 import { getAdapter } from '../agents/registry.js';
 import type { AgentConfigFile } from '../core/config/index.js';
 import { KNOWN_AGENT_NAMES } from '../core/config/index.js';
 import type { AgentCheckFrame } from '../core/protocol.js';
+import type { ContainerSpec } from './container.js';
 
 export const VERSION_TIMEOUT_MS = 10_000;
 
 export interface AgentEntry {
   name: string;
   config: AgentConfigFile | undefined;
-  /** Absolute path, or null when nothing was found. */
+  /** Absolute path (or, in a container, the command), or null when nothing was found. */
   binary: string | null;
   /** Where we looked, for the error message. */
   tried: string;
+  /** Set when the agent runs through a container engine instead of a host binary. */
+  container?: ContainerSpec;
 }
 
 /** Looks a command up on PATH, like `which`. */
@@ -46,10 +49,14 @@ export function resolveAgents(configured: readonly AgentConfigFile[], pathEnv = 
   for (const a of configured) {
     const adapter = getAdapter(a.name, a);
     const bin = a.binary ?? adapter.defaultBinary;
-    if (a.binary && (isAbsolute(a.binary) || a.binary.includes('/'))) {
-      out.push({ name: a.name, config: a, binary: resolve(a.binary), tried: resolve(a.binary) });
+    const explicit = Boolean(a.binary && (isAbsolute(a.binary) || a.binary.includes('/')));
+    const host = explicit ? (existsSync(resolve(bin)) ? resolve(bin) : null) : which(bin, pathEnv);
+    const tried = explicit ? resolve(bin) : `${bin} on PATH`;
+    if (a.container && (a.container_only || !host)) {
+      // Inside the image the CLI is found by its name on the image's PATH.
+      out.push({ name: a.name, config: a, binary: basename(bin), tried: `${a.container.engine} image ${a.container.image} (host: ${tried} ${a.container_only ? 'not used' : 'not found'})`, container: a.container });
     } else {
-      out.push({ name: a.name, config: a, binary: which(bin, pathEnv), tried: `${bin} on PATH` });
+      out.push({ name: a.name, config: a, binary: explicit ? resolve(bin) : host, tried });
     }
   }
   for (const name of KNOWN_AGENT_NAMES) {
@@ -63,6 +70,7 @@ export function resolveAgents(configured: readonly AgentConfigFile[], pathEnv = 
 }
 
 export async function checkAgent(entry: AgentEntry, timeoutMs = VERSION_TIMEOUT_MS): Promise<AgentCheckFrame> {
+  if (entry.container) return checkContainer(entry, timeoutMs);
   const base = { name: entry.name, binary: entry.binary ?? entry.tried, version: null };
   if (!entry.binary) return { ...base, status: 'missing', reason: `not found (${entry.tried})` };
   try {
@@ -93,5 +101,21 @@ export async function checkAgent(entry: AgentEntry, timeoutMs = VERSION_TIMEOUT_
     const shown = [entry.binary, ...versionArgs].join(' ');
     const reason = e.killed ? `\`${shown}\` did not answer within ${timeoutMs / 1000} s` : `\`${shown}\` failed: ${e.message.split('\n')[0]}`;
     return { ...base, status: 'version_failed', reason };
+  }
+}
+
+/** A container agent is available when its engine answers (`docker info`): the image is pulled on first run. */
+async function checkContainer(entry: AgentEntry, timeoutMs: number): Promise<AgentCheckFrame> {
+  const c = entry.container!;
+  const base = { name: entry.name, binary: `${c.engine} run ${c.image} ${entry.binary}` };
+  const engine = which(c.engine);
+  if (!engine) return { ...base, version: null, status: 'missing', reason: `${entry.tried}; container engine ${c.engine} is not installed` };
+  try {
+    const server = await new Promise<string>((ok, fail) => {
+      execFile(engine, ['info', '--format', '{{.ServerVersion}}'], { timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, stdout, stderr) => (err ? fail(new Error((stderr || err.message).trim().split('\n')[0])) : ok(stdout.trim())));
+    });
+    return { ...base, version: `${c.engine} ${server}`, status: 'ok', reason: null };
+  } catch (err) {
+    return { ...base, version: null, status: 'missing', reason: `${entry.tried}; container engine ${c.engine} is not running: ${(err as Error).message}` };
   }
 }

@@ -16,6 +16,7 @@ import { createHealthSampler } from './health.js';
 import { Outbox, type OutboxFrame } from './outbox.js';
 import { Run } from './runner.js';
 import { daemonId, GroupLedger } from './state.js';
+import { pruneWorktrees } from './worktree.js';
 
 export interface DaemonOptions {
   url: string;
@@ -179,6 +180,7 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
       assign: a,
       adapter,
       binary: found.entry.binary,
+      ...(found.entry.container ? { container: found.entry.container } : {}),
       agentConfig,
       agentVersion: found.check.version,
       stateDir: o.stateDir,
@@ -296,6 +298,14 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
     });
   }, config.runtime.agent_check_interval);
 
+  const prune = () =>
+    void pruneWorktrees(o.stateDir, config.runtime.worktree_retention)
+      .then((removed) => removed.length > 0 && log.info({ removed }, 'removed old task worktrees'))
+      .catch((err: unknown) => log.warn({ err }, 'pruning worktrees failed'));
+  prune();
+  const pruneTimer = setInterval(prune, 3_600_000);
+  pruneTimer.unref();
+
   conn.start();
 
   return {
@@ -307,6 +317,7 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
       stopping = true;
       clearInterval(healthTimer);
       clearInterval(agentTimer);
+      clearInterval(pruneTimer);
       // Runs end as lost (retryable elsewhere); their reports stay in the outbox if unsent.
       for (const r of runs.values()) r.interrupt('the runtime was stopped');
       await Promise.race([Promise.all([...runs.values()].map((r) => r.done)), new Promise((r) => setTimeout(r, config.runtime.kill_grace + 3_000))]);

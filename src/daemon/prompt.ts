@@ -13,7 +13,26 @@ export interface RunPrompt {
   note?: string;
 }
 
-export function composePrompt(a: AssignFrame, opts: { supportsResume: boolean; selfId: string; retrySummary?: string }): RunPrompt {
+/** Told to agents that can run commands: how to ask a question or report progress. */
+export const ASK_INSTRUCTIONS =
+  'If you need a decision or information from the user to finish, run `switchyard ask "<your question>"` (or call the ask_user tool), then end your turn; ' +
+  'the task pauses and you will be resumed with the answer. Report milestones with `switchyard progress "<note>"`.';
+
+export interface PromptOptions {
+  supportsResume: boolean;
+  selfId: string;
+  retrySummary?: string;
+  /** Appended to a fresh prompt (a resumed session has heard it already). */
+  preamble?: string;
+}
+
+export function composePrompt(a: AssignFrame, opts: PromptOptions): RunPrompt {
+  const p = compose(a, opts);
+  if (opts.preamble && !p.resumeSessionId) p.prompt = `${p.prompt}\n\n---\n${opts.preamble}`;
+  return p;
+}
+
+function compose(a: AssignFrame, opts: PromptOptions): RunPrompt {
   const canResume = Boolean(a.resumeSessionId) && opts.supportsResume && (a.previousDaemonId === null || a.previousDaemonId === opts.selfId);
   if (a.answer) {
     if (canResume) return { prompt: `The user answered your question:\n\n${a.answer}\n\nContinue the task.`, resumeSessionId: a.resumeSessionId! };

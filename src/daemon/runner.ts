@@ -6,17 +6,17 @@
  * group is stopped on every path out of a run (see `finish`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { AgentAdapter, ExitInfo, NormalizedEvent } from '../agents/types.js';
 import type { AgentConfigFile } from '../core/config/index.js';
 import type { AssignFrame, FinishedFrame, WireEvent } from '../core/protocol.js';
-import { agentEnv } from './env.js';
+import { isKnownAgent } from '../agents/registry.js';
+import type { ContainerSpec } from './container.js';
+import { planLaunch } from './launch.js';
 import { LineSplitter } from './lines.js';
 import { stopGroup } from './processGroup.js';
-import { composePrompt } from './prompt.js';
-import { runDir } from './state.js';
+import { ASK_INSTRUCTIONS } from './prompt.js';
+import { summarizeWorktree, type DiffSummary, type Worktree } from './worktree.js';
 
 export interface RunLimits {
   idleMs: number;
@@ -37,7 +37,9 @@ export interface RunHooks {
 export interface RunSetup {
   assign: AssignFrame;
   adapter: AgentAdapter;
+  /** The binary on the host, or the command inside the container. */
   binary: string;
+  container?: ContainerSpec;
   agentConfig: AgentConfigFile | undefined;
   agentVersion: string | null;
   stateDir: string;
@@ -61,6 +63,7 @@ export class Run {
   private stderrTail = '';
   private readonly lastEvents: WireEvent[] = [];
   private timers: NodeJS.Timeout[] = [];
+  private worktree: Worktree | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private finalTimer: NodeJS.Timeout | undefined;
   private settled = false;
@@ -80,60 +83,56 @@ export class Run {
     return this.pgid;
   }
 
+  /** Prepares the working copy, then spawns the agent; failures before the spawn end the run as failed. */
   start(): void {
-    const { assign: a, adapter, limits } = this.s;
-    const workdir = runDir(this.s.stateDir, a.workspaceId, a.taskId);
-    const scratchDir = join(this.s.stateDir, 'scratch', a.taskId, String(a.attempt));
-    const sessionDir = join(this.s.stateDir, 'sessions', a.taskId);
-    const composed = composePrompt(a, { supportsResume: adapter.supportsResume, selfId: this.s.daemonId });
-    const model = a.model ?? this.s.agentConfig?.default_model;
+    void this.launch().catch((err: unknown) => this.fail('agent_error', `could not prepare the run: ${(err as Error).message}`, null));
+  }
+
+  private async launch(): Promise<void> {
+    const { adapter, limits } = this.s;
+    const plan = await planLaunch({
+      assign: this.s.assign,
+      adapter,
+      binary: this.s.binary,
+      ...(this.s.container ? { container: this.s.container } : {}),
+      agentConfig: this.s.agentConfig,
+      stateDir: this.s.stateDir,
+      daemonId: this.s.daemonId,
+      preamble: isKnownAgent(adapter.name) ? ASK_INSTRUCTIONS : undefined,
+    });
+    // Cancelled while the working copy was being prepared.
+    if (this.settled || this.stop) return void this.finish({ code: null, signal: null });
+    this.worktree = plan.worktree;
+    const model = plan.model;
     let child: ChildProcess;
     try {
-      mkdirSync(workdir, { recursive: true });
-      mkdirSync(scratchDir, { recursive: true });
-      const inv = adapter.buildInvocation({
-        prompt: composed.prompt,
-        ...(model ? { model } : {}),
-        ...(composed.resumeSessionId ? { resumeSessionId: composed.resumeSessionId } : {}),
-        workdir,
-        scratchDir,
-        sessionDir,
-        runningAsRoot: process.getuid?.() === 0,
-        ...(this.s.agentConfig?.args ? { argsTemplate: this.s.agentConfig.args, extraArgs: this.s.agentConfig.args } : {}),
-      });
-      for (const d of inv.ensureDirs ?? []) mkdirSync(d, { recursive: true });
-      const env = agentEnv(process.env, adapter.envPassthrough, this.s.agentConfig?.env ?? {}, inv.env, {
-        SWITCHYARD_TASK_ID: a.taskId,
-        SWITCHYARD_ATTEMPT: String(a.attempt),
-        SWITCHYARD_WORKSPACE: a.workspaceId,
-        SWITCHYARD_URL: a.serverUrl,
-        SWITCHYARD_TOKEN: a.taskToken,
-      });
-      child = spawn(this.s.binary, inv.args, {
-        cwd: workdir,
-        env,
+      child = spawn(plan.binary, plan.args, {
+        cwd: plan.cwd,
+        env: plan.env,
         detached: true,
         shell: false,
-        stdio: [inv.stdin !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+        stdio: [plan.stdin !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       });
-      if (inv.stdin !== undefined && child.stdin) {
+      if (plan.stdin !== undefined && child.stdin) {
         child.stdin.on('error', () => undefined); // the agent may exit before reading it all
-        child.stdin.end(inv.stdin);
+        child.stdin.end(plan.stdin);
       }
     } catch (err) {
-      this.fail('missing_executable', `could not start ${this.s.binary}: ${(err as Error).message}`, null);
+      this.fail('missing_executable', `could not start ${plan.binary}: ${(err as Error).message}`, null);
       return;
     }
     this.child = child;
     child.on('error', (err: NodeJS.ErrnoException) => {
       const cls = err.code === 'ENOENT' || err.code === 'EACCES' ? 'missing_executable' : 'agent_error';
-      this.fail(cls, `could not start ${this.s.binary}: ${err.message}`, null);
+      this.fail(cls, `could not start ${plan.binary}: ${err.message}`, null);
     });
     child.on('spawn', () => {
       this.pgid = child.pid;
       if (child.pid) this.s.hooks.groupStarted(child.pid);
-      this.s.hooks.started({ pid: child.pid ?? null, agentVersion: this.s.agentVersion, model: model ?? null, ...(composed.note ? { note: composed.note } : {}) });
-      this.s.log.info({ pid: child.pid, binary: this.s.binary }, 'agent started');
+      this.s.hooks.started({ pid: child.pid ?? null, agentVersion: this.s.agentVersion, model: model ?? null, ...(plan.note ? { note: plan.note } : {}) });
+      this.s.log.info({ pid: child.pid, binary: plan.binary }, 'agent started');
+      // A cancel that arrived between spawn() and now.
+      if (this.stop && child.pid) void stopGroup(child.pid, this.s.limits.killGraceMs);
     });
     const out = new LineSplitter(limits.maxLineChars, (line) => this.onLine('stdout', line));
     const err = new LineSplitter(limits.maxLineChars, (line) => this.onLine('stderr', line));
@@ -265,6 +264,13 @@ export class Run {
       }
       if (this.stop?.kind === 'discard') return;
       const facts = this.parser.facts();
+      let diff: DiffSummary | null = null;
+      if (this.worktree) {
+        diff = await summarizeWorktree(this.worktree, `switchyard: task ${this.taskId}, attempt ${this.attempt}`).catch((err: unknown) => {
+          this.s.log.warn({ err }, 'could not summarise the working copy');
+          return null;
+        });
+      }
       const base = {
         lastSeq: this.seq - 1,
         exitCode: exit.code,
@@ -278,6 +284,7 @@ export class Run {
         model: facts.model ?? this.s.assign.model ?? null,
         resultText: facts.resultText ?? null,
         question: null,
+        diff: diff as Record<string, unknown> | null,
         endedAt: new Date().toISOString(),
       };
       if (this.stop?.kind === 'cancel') {

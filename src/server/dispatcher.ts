@@ -86,10 +86,11 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       for (const c of claimed) {
         const t = c.task;
         const taskToken = await hub.taskToken(t.id, t.workspaceId);
-        const previous = await db.query<{ daemon_id: string | null }>(
-          'SELECT daemon_id FROM task_runs WHERE task_id = $1 AND attempt < $2 ORDER BY attempt DESC LIMIT 1',
+        const previous = await db.query<{ daemon_id: string | null; status: string; failure_class: string | null; failure_reason: string | null; stderr_tail: string | null }>(
+          'SELECT daemon_id, status, failure_class, failure_reason, stderr_tail FROM task_runs WHERE task_id = $1 AND attempt < $2 ORDER BY attempt DESC LIMIT 1',
           [t.id, t.attempt],
         );
+        const prev = previous.rows[0];
         hub.assign(chosen.conn, c, {
           taskId: t.id,
           attempt: t.attempt,
@@ -99,8 +100,9 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
           prompt: t.prompt,
           seqStart: c.seqStart,
           resumeSessionId: t.sessionId,
-          previousDaemonId: previous.rows[0]?.daemon_id ?? null,
+          previousDaemonId: prev?.daemon_id ?? null,
           answer: t.answer,
+          previousFailure: prev?.status === 'failed' ? failureSummary(prev.failure_class, prev.failure_reason, prev.stderr_tail) : null,
           repo: t.repo,
           baseRef: t.baseRef,
           tokenBudget: t.tokenBudget,
@@ -126,4 +128,14 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       unsubscribe();
     },
   };
+}
+
+/** What a retry tells the agent about the failed attempt: the class, the reason and the last stderr lines. */
+export function failureSummary(cls: string | null, reason: string | null, stderrTail: string | null): string {
+  const lines = (stderrTail ?? '')
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter(Boolean)
+    .slice(-5);
+  return [`${cls ?? 'agent_error'}: ${reason ?? 'the run failed'}`, ...(lines.length ? ['last stderr lines:', ...lines] : [])].join('\n').slice(0, 4000);
 }

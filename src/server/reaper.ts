@@ -11,7 +11,7 @@ import type { Task } from '../core/api.js';
 import { coerceError } from '../core/errors.js';
 import type { Db } from '../store/db.js';
 import { refreshQueueReasons } from '../store/claim.js';
-import { transition } from '../store/tasks.js';
+import { resumePreference, transition } from '../store/tasks.js';
 import type { Bus } from './bus.js';
 import { recordLost, releaseClaim } from './runReports.js';
 
@@ -74,8 +74,8 @@ export function createReaper(deps: ReaperDeps): Reaper {
        ORDER BY run_after LIMIT 500`,
     );
     for (const r of due.rows) {
-      const done = await db.tx((q) =>
-        transition(q, { taskId: r.id, from: ['failed'], to: 'queued', actor: 'promoter', reason: 'retry after backoff', set: { run_after: null, status_reason: null } }),
+      const done = await db.tx(async (q) =>
+        transition(q, { taskId: r.id, from: ['failed'], to: 'queued', actor: 'promoter', reason: 'retry after backoff', set: { run_after: null, status_reason: null, ...(await resumePreference(q, r.id)) } }),
       );
       if (done) {
         changed++;

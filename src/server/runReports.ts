@@ -74,11 +74,14 @@ export async function releaseClaim(q: Queryable, taskId: string, daemonId: strin
 export async function recordFinished(ctx: ReportContext, f: FinishedFrame): Promise<Task | undefined> {
   return ctx.db.tx(async (q) => {
     const row = await getTaskRow(q, null, f.taskId);
+    // A question the agent asked during this run (switchyard ask / ask_user) blocks the task.
+    const asked = row !== undefined && row.question_attempt !== null && Number(row.question_attempt) === f.attempt && row.cancel_requested_at === null;
+    const outcome: FinishedFrame['outcome'] = asked && (f.outcome === 'completed' || f.outcome === 'failed') ? 'blocked' : f.outcome;
     await finishRun(q, f.taskId, f.attempt, {
-      status: f.outcome,
+      status: outcome,
       exitCode: f.exitCode,
       signal: f.signal,
-      failureClass: f.outcome === 'failed' ? (f.failureClass ?? 'agent_error') : f.outcome === 'cancelled' ? 'cancelled' : null,
+      failureClass: outcome === 'failed' ? (f.failureClass ?? 'agent_error') : outcome === 'cancelled' ? 'cancelled' : null,
       failureReason: f.reason,
       stderrTail: f.stderrTail,
       lastEvents: f.lastEvents ?? null,
@@ -93,17 +96,17 @@ export async function recordFinished(ctx: ReportContext, f: FinishedFrame): Prom
     });
     if (!row) return undefined;
     const base: TaskPatch = { lease_expires_at: null, session_id: f.sessionId ?? (row.session_id as string | null) };
-    let to: TaskStatus = f.outcome;
+    let to: TaskStatus = outcome;
     let reason = f.reason ?? undefined;
     const set: TaskPatch = { ...base };
     const now = new Date();
-    switch (f.outcome) {
+    switch (outcome) {
       case 'completed':
         Object.assign(set, { result_text: f.resultText, finished_at: now, status_reason: null, question: null });
         reason = 'agent finished';
         break;
       case 'blocked':
-        Object.assign(set, { question: f.question, answer: null, status_reason: 'waiting for an answer' });
+        Object.assign(set, { question: f.question ?? (row.question as string | null), answer: null, status_reason: 'waiting for an answer', result_text: f.resultText });
         reason = 'agent asked a question';
         break;
       case 'cancelled':

@@ -4,12 +4,13 @@
  * dashboards) through the bus.
  */
 import type { Logger } from 'pino';
-import type { CreateTaskBody, Task } from '../core/api.js';
+import { randomUUID } from 'node:crypto';
+import type { CreateTaskBody, Task, TaskGroup } from '../core/api.js';
 import type { Orchestrator } from '../core/config/index.js';
 import { AgentNotAllowedError, NotFoundError, PayloadTooLargeError, StateConflictError } from '../core/errors.js';
 import { refreshQueueReasons } from '../store/claim.js';
 import type { Db } from '../store/db.js';
-import { getTask, getTaskRow, insertTask, transition } from '../store/tasks.js';
+import { getTask, getTaskRow, insertTask, requireGroup, resumePreference, transition } from '../store/tasks.js';
 import { revokeTaskTokens } from '../store/tokens.js';
 import { requireWorkspace } from '../store/workspaces.js';
 import type { Bus } from './bus.js';
@@ -38,36 +39,51 @@ export function createTaskService({ db, bus, config }: TaskServiceDeps) {
   return {
     announce,
 
-    async create(workspaceId: string, body: CreateTaskBody, createdBy: string | null): Promise<Task> {
+    /**
+     * Queues a task — or, with `agents`, a comparison group: the same prompt
+     * to each agent, each its own task, created together.
+     */
+    async create(workspaceId: string, body: CreateTaskBody, createdBy: string | null): Promise<{ task: Task } | { group: TaskGroup }> {
       const limit = config.runtime.max_prompt_size;
       const size = Buffer.byteLength(body.prompt, 'utf8');
       if (size > limit) {
         throw new PayloadTooLargeError(`the prompt is ${size} bytes; the limit is ${limit} bytes (orchestrator.runtime.max_prompt_size)`);
       }
       const ws = await requireWorkspace(db, workspaceId);
-      if (ws.allowedAgents && !ws.allowedAgents.includes(body.assignedAgent)) {
-        throw new AgentNotAllowedError(body.assignedAgent, ws.allowedAgents);
+      const agents = body.agents ?? [body.assignedAgent!];
+      for (const agent of agents) {
+        if (ws.allowedAgents && !ws.allowedAgents.includes(agent)) throw new AgentNotAllowedError(agent, ws.allowedAgents);
       }
-      const task = await db.tx((q) =>
-        insertTask(q, {
-          workspaceId,
-          assignedAgent: body.assignedAgent,
-          prompt: body.prompt,
-          priority: body.priority,
-          metadata: body.metadata,
-          maxAttempts: body.maxAttempts,
-          model: body.model,
-          tokenBudget: body.tokenBudget,
-          repo: body.repo,
-          baseRef: body.baseRef,
-          runAfter: body.runAfter,
-          createdBy,
-        }),
-      );
+      const groupId = body.agents ? randomUUID() : null;
+      const tasks = await db.tx(async (q) => {
+        const out: Task[] = [];
+        for (const agent of agents) {
+          out.push(
+            await insertTask(q, {
+              workspaceId,
+              assignedAgent: agent,
+              prompt: body.prompt,
+              priority: body.priority,
+              metadata: body.metadata,
+              maxAttempts: body.maxAttempts,
+              model: body.model,
+              tokenBudget: body.tokenBudget,
+              repo: body.repo,
+              baseRef: body.baseRef,
+              runAfter: body.runAfter,
+              groupId,
+              createdBy,
+            }),
+          );
+        }
+        return out;
+      });
       // Say at once when no runtime can run it, rather than leaving it silently queued.
-      const marked = await refreshQueueReasons(db, [task.id]);
-      announce(task);
-      return marked.length > 0 ? load(workspaceId, task.id) : task;
+      const marked = await refreshQueueReasons(db, tasks.map((t) => t.id));
+      for (const t of tasks) announce(t);
+      if (groupId) return { group: await requireGroup(db, workspaceId, groupId) };
+      const task = tasks[0]!;
+      return { task: marked.length > 0 ? await load(workspaceId, task.id) : task };
     },
 
     /**
@@ -112,7 +128,7 @@ export function createTaskService({ db, bus, config }: TaskServiceDeps) {
 
     async retry(workspaceId: string | null, id: string, reason = 'retry requested'): Promise<Task> {
       const current = await load(workspaceId, id);
-      const done = await db.tx((q) =>
+      const done = await db.tx(async (q) =>
         transition(q, {
           taskId: id,
           from: ['failed'],
@@ -120,7 +136,7 @@ export function createTaskService({ db, bus, config }: TaskServiceDeps) {
           actor: 'user',
           reason,
           // A manual retry grants one more attempt even when the budget is spent.
-          set: { run_after: null, status_reason: null, finished_at: null, max_attempts: Math.max(current.maxAttempts, current.attempt + 1) },
+          set: { run_after: null, status_reason: null, finished_at: null, max_attempts: Math.max(current.maxAttempts, current.attempt + 1), ...(await resumePreference(q, id)) },
         }),
       );
       if (!done) {
@@ -132,16 +148,37 @@ export function createTaskService({ db, bus, config }: TaskServiceDeps) {
       return load(workspaceId, id);
     },
 
+    /** An agent asks the user a question (through its task token); the run's end makes the task `blocked`. */
+    async ask(taskId: string, question: string): Promise<Task> {
+      const { rows } = await db.query(
+        `UPDATE tasks SET question = $2, question_attempt = attempt, answer = NULL, updated_at = now()
+         WHERE id = $1 AND status = 'executing' RETURNING id`,
+        [taskId, question],
+      );
+      const task = await load(null, taskId);
+      if (!rows[0]) throw new StateConflictError(`task ${taskId} is ${task.status}; questions can be asked only while it runs`, task.status);
+      announce(task);
+      return task;
+    },
+
+    async progress(taskId: string, note: string): Promise<Task> {
+      const { rows } = await db.query(`UPDATE tasks SET progress_note = $2, updated_at = now() WHERE id = $1 AND status = 'executing' RETURNING id`, [taskId, note]);
+      const task = await load(null, taskId);
+      if (!rows[0]) throw new StateConflictError(`task ${taskId} is ${task.status}; progress can be reported only while it runs`, task.status);
+      announce(task);
+      return task;
+    },
+
     async answer(workspaceId: string | null, id: string, answer: string): Promise<Task> {
       await load(workspaceId, id);
-      const done = await db.tx((q) =>
+      const done = await db.tx(async (q) =>
         transition(q, {
           taskId: id,
           from: ['blocked'],
           to: 'queued',
           actor: 'user',
           reason: 'answered',
-          set: { answer, run_after: null, status_reason: null },
+          set: { answer, run_after: null, status_reason: null, ...(await resumePreference(q, id)) },
         }),
       );
       if (!done) {

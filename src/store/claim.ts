@@ -24,7 +24,7 @@ export interface ClaimedTask {
 export async function claimTasks(db: Db, req: ClaimRequest): Promise<ClaimedTask[]> {
   if (req.slots <= 0 || req.agents.length === 0) return [];
   return db.tx(async (q) => {
-    const pick = await q.query<{ workspace_id: string }>(sql('claim_pick_workspace'), [req.workspaces, req.agents]);
+    const pick = await q.query<{ workspace_id: string }>(sql('claim_pick_workspace'), [req.workspaces, req.agents, req.daemonId]);
     const workspaceId = pick.rows[0]?.workspace_id;
     if (!workspaceId) return [];
     // Serializes claims per workspace across server processes (see claim_tasks.sql).

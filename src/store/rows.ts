@@ -76,6 +76,7 @@ export function toTask(r: DbRow): Task {
     baseRef: str(r.base_ref),
     suggestions: (r.suggestions as Task['suggestions'] | null) ?? [],
     resultText: str(r.result_text),
+    progressNote: str(r.progress_note),
     actions: r.cancel_requested_at ? userActions(status).filter((a) => a !== 'cancel') : userActions(status),
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),

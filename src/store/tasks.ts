@@ -4,11 +4,11 @@
  * the change in `task_transitions` within the same transaction.
  */
 import { createHash } from 'node:crypto';
-import type { Task } from '../core/api.js';
-import { ValidationError } from '../core/errors.js';
+import type { Task, TaskGroup } from '../core/api.js';
+import { NotFoundError, ValidationError } from '../core/errors.js';
 import { assertTransition, type Actor, type TaskStatus } from '../core/taskState.js';
 import { pgErrorCode, type Queryable } from './db.js';
-import { iso, toTask, type DbRow } from './rows.js';
+import { iso, toRun, toTask, type DbRow } from './rows.js';
 
 export function promptHash(prompt: string): string {
   return createHash('sha256').update(prompt).digest('hex');
@@ -32,9 +32,10 @@ export interface NewTask {
 
 export async function insertTask(q: Queryable, t: NewTask): Promise<Task> {
   const { rows } = await q.query(
+    // clock_timestamp(), not now(): tasks created in one transaction (a comparison group) keep their order.
     `INSERT INTO tasks (workspace_id, assigned_agent, prompt, prompt_hash, priority, metadata, max_attempts, model,
-                        token_budget, repo, base_ref, run_after, group_id, created_by)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                        token_budget, repo, base_ref, run_after, group_id, created_by, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, clock_timestamp(), clock_timestamp())
      RETURNING *`,
     [
       t.workspaceId,
@@ -90,6 +91,9 @@ export type TaskPatch = Partial<{
   session_id: string | null;
   result_text: string | null;
   finished_at: Date | string | null;
+  question_attempt: number | null;
+  preferred_daemon_id: string | null;
+  preferred_until: Date | string | null;
 }>;
 const PATCHABLE = new Set([
   'status_reason',
@@ -104,6 +108,9 @@ const PATCHABLE = new Set([
   'session_id',
   'result_text',
   'finished_at',
+  'question_attempt',
+  'preferred_daemon_id',
+  'preferred_until',
 ]);
 
 export interface TransitionRequest {
@@ -263,3 +270,41 @@ function cursorError(): ValidationError {
   return new ValidationError('invalid cursor', [{ path: 'cursor', message: 'expected a nextCursor value from a previous page' }]);
 }
 
+
+/** How long a resumed task waits for the runtime that holds its session before any runtime may take it. */
+export const RESUME_PREFERENCE_MS = 15_000;
+
+/**
+ * The runtime a resumed task should go back to (its session files and
+ * working copy are there): the last run's, when the task has a session.
+ */
+export async function resumePreference(q: Queryable, taskId: string): Promise<TaskPatch> {
+  const { rows } = await q.query<{ daemon_id: string | null; session_id: string | null }>(
+    `SELECT r.daemon_id, t.session_id FROM tasks t LEFT JOIN LATERAL (
+       SELECT daemon_id FROM task_runs WHERE task_id = t.id ORDER BY attempt DESC LIMIT 1) r ON true
+     WHERE t.id = $1`,
+    [taskId],
+  );
+  const r = rows[0];
+  if (!r?.daemon_id || !r.session_id) return { preferred_daemon_id: null, preferred_until: null };
+  return { preferred_daemon_id: r.daemon_id, preferred_until: new Date(Date.now() + RESUME_PREFERENCE_MS) };
+}
+
+/** A comparison group: its tasks in creation order, each with its latest run. */
+export async function requireGroup(q: Queryable, workspaceId: string | null, groupId: string): Promise<TaskGroup> {
+  const { rows } = await q.query(
+    `SELECT t.*, row_to_json(r) AS latest_run
+     FROM tasks t
+     LEFT JOIN LATERAL (SELECT * FROM task_runs WHERE task_id = t.id ORDER BY attempt DESC LIMIT 1) r ON true
+     WHERE t.group_id = $1 AND ($2::text IS NULL OR t.workspace_id = $2)
+     ORDER BY t.created_at, t.id`,
+    [groupId, workspaceId],
+  );
+  if (rows.length === 0) throw new NotFoundError('task group', groupId);
+  return {
+    id: groupId,
+    prompt: String(rows[0]!.prompt),
+    createdAt: iso(rows[0]!.created_at),
+    tasks: rows.map((r) => ({ ...toTask(r), latestRun: r.latest_run ? toRun(r.latest_run as DbRow) : null })),
+  };
+}

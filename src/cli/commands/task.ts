@@ -1,11 +1,11 @@
 /** `switchyard task create|list|show|cancel|retry|answer|logs`. */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { CreateTaskBody, Task, TaskEvent, TaskRun } from '../../core/api.js';
+import type { CreateTaskBody, Task, TaskEvent, TaskGroup, TaskRun } from '../../core/api.js';
 import { isTerminal } from '../../core/taskState.js';
 import { UsageError } from '../errors.js';
 import { ago, printJson, printTable } from '../output.js';
-import { clientFrom, intOption, withConnection, type ClientFlags } from './common.js';
+import { clientFrom, intOption, listOption, withConnection, type ClientFlags } from './common.js';
 
 export interface CreateFlags extends ClientFlags {
   agent?: string;
@@ -22,7 +22,7 @@ export interface CreateFlags extends ClientFlags {
 /** Adds the options of `task create` (shared with `task run`). */
 export function createOptions(cmd: Command): Command {
   return withConnection(cmd)
-    .requiredOption('--agent <name>', 'agent to run (e.g. claude-code, codex, gemini, or a command agent from the config)')
+    .requiredOption('--agent <name>', 'agent to run (claude-code, codex, gemini, … or a command agent from the config); several comma-separated agents make a comparison group')
     .option('--priority <n>', 'higher runs first (default 0)')
     .option('--model <model>', 'model for the agent (default: the agent\'s default_model)')
     .option('--max-attempts <n>', 'attempts before the task fails for good (default 3)')
@@ -64,7 +64,9 @@ export function createBody(prompt: string | undefined, f: CreateFlags): CreateTa
     }
     if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw new UsageError('--metadata must be a JSON object');
   }
-  const body: CreateTaskBody = { assignedAgent: f.agent!, prompt: text };
+  const agents = listOption(f.agent) ?? [];
+  if (agents.length === 0) throw new UsageError('--agent names the agent to run (several, comma-separated, for a comparison group)');
+  const body: CreateTaskBody = agents.length > 1 ? { agents, prompt: text } : { assignedAgent: agents[0]!, prompt: text };
   const priority = intOption('--priority', f.priority);
   if (priority !== undefined) body.priority = priority;
   const maxAttempts = intOption('--max-attempts', f.maxAttempts);
@@ -132,7 +134,16 @@ export function registerTask(program: Command): void {
   const task = program.command('task').description('create and follow tasks');
 
   createOptions(task.command('create [prompt]').description('queue a task (prompt as argument, --prompt-file, or - for stdin)')).action(async (prompt: string | undefined, f: CreateFlags) => {
-    const t = await clientFrom(f).tasks.create(createBody(prompt, f));
+    const body = createBody(prompt, f);
+    const client = clientFrom(f);
+    if (body.agents) {
+      const g = await client.tasks.createGroup({ ...body, agents: body.agents, assignedAgent: undefined });
+      if (f.json) return printJson(g);
+      process.stdout.write(`${g.id}\n`);
+      process.stderr.write(`comparison group of ${g.tasks.length} tasks (${g.tasks.map((t) => `${t.assignedAgent} ${t.id}`).join(', ')}). Compare them with: switchyard task compare ${g.id}\n`);
+      return;
+    }
+    const t = await client.tasks.create({ ...body, assignedAgent: body.assignedAgent!, agents: undefined });
     if (f.json) return printJson(t);
     process.stdout.write(`${t.id}\n`);
     process.stderr.write(`queued in ${t.workspaceId} for ${t.assignedAgent}${t.statusReason ? ` — note: ${t.statusReason}` : ''}. Follow it with: switchyard task logs --follow ${t.id}\n`);
@@ -170,6 +181,19 @@ export function registerTask(program: Command): void {
       const [t, runs] = await Promise.all([client.tasks.get(id), client.tasks.runs(id)]);
       if (f.json) return printJson({ ...t, runs: runs.items });
       showTask(t, runs.items);
+    });
+
+  withConnection(task.command('compare <group>').description('compare the tasks of a comparison group side by side'))
+    .option('--json', 'print JSON')
+    .action(async (groupId: string, f: ClientFlags) => {
+      const g = await clientFrom(f).tasks.group(groupId);
+      if (f.json) return printJson(g);
+      process.stdout.write(`group ${g.id}: ${g.prompt.split('\n')[0]!.slice(0, 100)}\n\n`);
+      printTable(g.tasks.map(compareRow), COMPARE_COLUMNS, 'The group has no tasks.');
+      for (const t of g.tasks) {
+        if (!t.resultText) continue;
+        process.stdout.write(`\n— ${t.assignedAgent} (${t.id}):\n${t.resultText.length > 1500 ? `${t.resultText.slice(0, 1500)}…` : t.resultText}\n`);
+      }
     });
 
   withConnection(task.command('cancel <id>').description('cancel a task (a running one is stopped first)'))
@@ -229,4 +253,31 @@ export function registerTask(program: Command): void {
       if (last && !f.json) process.stderr.write(`— ${last.status}${last.statusReason ? `: ${last.statusReason}` : ''}\n`);
       if (last && isTerminal(last.status) && last.status !== 'completed') process.exitCode = 1;
     });
+}
+
+type GroupTask = TaskGroup['tasks'][number];
+
+const COMPARE_COLUMNS = [
+  { key: 'agent', title: 'agent' },
+  { key: 'status', title: 'outcome' },
+  { key: 'time', title: 'time' },
+  { key: 'tokens', title: 'tokens in/out' },
+  { key: 'cost', title: 'cost' },
+  { key: 'diff', title: 'diff' },
+  { key: 'answer', title: 'final answer', max: 60 },
+];
+
+export function compareRow(t: GroupTask): Record<string, unknown> {
+  const r = t.latestRun;
+  const usage = r?.usage as { inputTokens?: number; outputTokens?: number } | null | undefined;
+  const diff = r?.diff as { files?: unknown[]; insertions?: number; deletions?: number } | null | undefined;
+  return {
+    agent: t.assignedAgent,
+    status: r?.failureClass ? `${t.status} (${r.failureClass})` : t.status,
+    time: r?.durationMs != null ? `${(r.durationMs / 1000).toFixed(1)} s` : '-',
+    tokens: usage ? `${usage.inputTokens ?? 0}/${usage.outputTokens ?? 0}` : '-',
+    cost: r?.costUsd != null ? `$${r.costUsd.toFixed(4)}` : '-',
+    diff: diff ? `${diff.files?.length ?? 0} files +${diff.insertions ?? 0} -${diff.deletions ?? 0}` : '-',
+    answer: t.resultText?.split('\n')[0] ?? '-',
+  };
 }

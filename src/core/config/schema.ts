@@ -65,6 +65,8 @@ const runtimeSchema = z
     /** Backoff before an automatic retry: full jitter over base · 2^(attempt-1), at most cap. */
     retry_backoff_base: durationMs.default(5_000),
     retry_backoff_cap: durationMs.default(300_000),
+    /** Task worktrees untouched this long are removed (their branches stay in the repository cache). */
+    worktree_retention: durationMs.default(7 * 86_400_000),
   })
   .strict();
 

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import {
   answerBody,
+  askBody,
+  progressBody,
+  taskGroup,
   cancelBody,
   createTaskBody,
   errorBody,
@@ -14,10 +17,10 @@ import {
   uuid,
   workspaceId,
 } from '../../core/api.js';
-import { NotFoundError } from '../../core/errors.js';
+import { ForbiddenError, NotFoundError } from '../../core/errors.js';
 import { listEvents } from '../../store/events.js';
 import { listRuns } from '../../store/runs.js';
-import { getTask, listTasks } from '../../store/tasks.js';
+import { getTask, listTasks, requireGroup } from '../../store/tasks.js';
 import { actingWorkspace, isInstanceAdmin, principal, requireRole, type Principal } from '../auth.js';
 import type { Api, RouteContext } from './types.js';
 
@@ -31,14 +34,41 @@ function readScope(p: Principal, requested: string | undefined, fallback: string
   return actingWorkspace(p, requested, fallback);
 }
 
+/** Only the task's own token (handed to its agent) may speak for the agent. */
+function requireTaskToken(p: Principal, taskId: string): void {
+  if (p.role !== 'task') throw new ForbiddenError('only the agent of this task can do this (with the task token in its environment)');
+  if (p.taskId !== taskId) throw new NotFoundError('task', taskId);
+}
+
 export function taskRoutes(api: Api, ctx: RouteContext): void {
-  api.post('/tasks', { schema: { tags: ['tasks'], summary: 'Create a task in the token\'s workspace', querystring: scopeQuery, body: createTaskBody, response: { 201: task, ...errors } } }, async (req, reply) => {
+  api.post('/tasks', { schema: { tags: ['tasks'], summary: 'Create a task in the token\'s workspace; with `agents`, a comparison group (answers the group)', querystring: scopeQuery, body: createTaskBody, response: { 201: z.union([task, taskGroup]), ...errors } } }, async (req, reply) => {
     const p = principal(req);
     requireRole(p, 'member');
     const ws = actingWorkspace(p, req.query.workspace, ctx.defaultWorkspace);
     const created = await ctx.tasks.create(ws, req.body, p.id);
-    req.log.info({ taskId: created.id, workspaceId: ws, agent: created.assignedAgent }, 'task created');
-    return reply.status(201).send(created);
+    if ('group' in created) {
+      req.log.info({ groupId: created.group.id, workspaceId: ws, agents: req.body.agents }, 'task group created');
+      return reply.status(201).send(created.group);
+    }
+    req.log.info({ taskId: created.task.id, workspaceId: ws, agent: created.task.assignedAgent }, 'task created');
+    return reply.status(201).send(created.task);
+  });
+
+  api.get('/task-groups/:id', { schema: { tags: ['tasks'], summary: 'A comparison group: each agent\'s task with its latest run', params, querystring: scopeQuery, response: { 200: taskGroup, ...errors } } }, async (req) => {
+    const p = principal(req);
+    requireRole(p, 'viewer');
+    return requireGroup(ctx.db, readScope(p, req.query.workspace, ctx.defaultWorkspace), req.params.id);
+  });
+
+  // The agent's own channel back (its task token is in its environment as SWITCHYARD_TOKEN).
+  api.post('/tasks/:id/ask', { schema: { tags: ['agents'], summary: 'An agent asks the user a question; the task becomes blocked when the run ends', params, body: askBody, response: { 200: task, ...errors } } }, async (req) => {
+    requireTaskToken(principal(req), req.params.id);
+    return ctx.tasks.ask(req.params.id, req.body.question);
+  });
+
+  api.post('/tasks/:id/progress', { schema: { tags: ['agents'], summary: 'An agent reports progress', params, body: progressBody, response: { 200: task, ...errors } } }, async (req) => {
+    requireTaskToken(principal(req), req.params.id);
+    return ctx.tasks.progress(req.params.id, req.body.message);
   });
 
   api.get('/tasks', { schema: { tags: ['tasks'], summary: 'List tasks, newest first', querystring: listTasksQuery, response: { 200: page(task), ...errors } } }, async (req) => {

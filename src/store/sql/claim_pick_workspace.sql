@@ -1,6 +1,7 @@
 -- Which workspace should a runtime take its next task from?
 -- $1 text[]  workspaces the runtime serves (NULL = all)
 -- $2 text[]  agents the runtime has validated
+-- $3 uuid    the runtime (a resumed task waits a little for the runtime that holds its session)
 --
 -- Only workspaces under their concurrency cap qualify. For each, the LATERAL
 -- subquery reads the head of its queue from the partial index
@@ -22,6 +23,8 @@ CROSS JOIN LATERAL (
     AND t.status = 'queued'
     AND (t.run_after IS NULL OR t.run_after <= now())
     AND t.assigned_agent = ANY ($2::text[])
+    AND (t.preferred_daemon_id IS NULL OR t.preferred_daemon_id = $3::uuid OR t.preferred_until < now()
+         OR NOT EXISTS (SELECT 1 FROM daemons pd WHERE pd.id = t.preferred_daemon_id AND pd.state = 'online'))
   ORDER BY t.priority DESC, t.created_at, t.id
   LIMIT 1
 ) head

@@ -22,6 +22,8 @@ WITH room AS (
     AND t.status = 'queued'
     AND (t.run_after IS NULL OR t.run_after <= now())
     AND t.assigned_agent = ANY ($2::text[])
+    AND (t.preferred_daemon_id IS NULL OR t.preferred_daemon_id = $3::uuid OR t.preferred_until < now()
+         OR NOT EXISTS (SELECT 1 FROM daemons pd WHERE pd.id = t.preferred_daemon_id AND pd.state = 'online'))
   ORDER BY t.priority DESC, t.created_at, t.id
   LIMIT greatest(0, least($4::integer, (SELECT n FROM room)))
   FOR UPDATE SKIP LOCKED
@@ -32,6 +34,8 @@ SET status = 'claimed',
     lease_expires_at = now() + make_interval(secs => $5::double precision / 1000),
     attempt = t.attempt + 1,
     status_reason = NULL,
+    preferred_daemon_id = NULL,
+    preferred_until = NULL,
     updated_at = now()
 FROM picked
 WHERE t.id = picked.id
