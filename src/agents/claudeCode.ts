@@ -8,7 +8,7 @@
  * The outcome is the final `result` event alone: Claude reports API errors as
  * `subtype:"success"` with `is_error:true` and may exit 0 (README).
  */
-import { classifyStatus, classifyText, type FailureClass, type FailureHint } from './failureHints.js';
+import { classifyStatus, classifyText, type FailureClass, type FailureHint } from '../core/failureText.js';
 import {
   addUsage,
   clip,

@@ -6,5 +6,5 @@
 export { getAdapter, isKnownAgent, knownAdapterNames } from './registry.js';
 export { createCommandAdapter, expandTemplate, type CommandAgentOptions } from './command.js';
 export { totalTokens } from './shared.js';
-export type { FailureClass } from './failureHints.js';
+export type { FailureClass } from '../core/failureText.js';
 export type * from './types.js';

@@ -10,7 +10,7 @@
  * reason other than `tool-calls` (README), or when an `error` event ends it.
  * Tokens and cost are reported per step and summed here.
  */
-import { classifyStatus, classifyText } from './failureHints.js';
+import { classifyStatus, classifyText } from '../core/failureText.js';
 import {
   addUsage,
   clip,

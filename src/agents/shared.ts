@@ -4,7 +4,7 @@
  * final answer, and the outcome of a run that stopped without its final event.
  * Pure: no I/O, no clock except `Date.now()` for rate-limit reset times.
  */
-import { classifyText, type FailureClass, type FailureHint } from './failureHints.js';
+import { classifyText, type FailureClass, type FailureHint } from '../core/failureText.js';
 import type { EventKind, EventStream, ExitInfo, NormalizedEvent, Outcome, RunFacts, TokenUsage } from './types.js';
 
 export type Json = Record<string, unknown>;

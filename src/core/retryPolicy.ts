@@ -18,31 +18,44 @@ export const FAILURE_CLASSES = [
 ] as const;
 export type FailureClass = (typeof FAILURE_CLASSES)[number];
 
+export interface ClassPolicy {
+  retryable: boolean;
+  /** At most this many attempts for failures of this class (the task's maxAttempts still caps it). */
+  maxAttempts?: number;
+}
+
+export type RetryPolicy = Record<FailureClass, ClassPolicy>;
+
 /**
  * Retrying cannot fix a bad key, a prompt that does not fit, a budget the
  * task set itself, a missing binary or a user's cancel; it can fix the rest.
+ * A rate limit clears by itself, so it gets more attempts; a run that went
+ * silent twice will likely do it again.
  */
-const RETRYABLE: Record<FailureClass, boolean> = {
-  auth: false,
-  rate_limited: true,
-  context_overflow: false,
-  token_budget_exceeded: false,
-  timeout_idle: true,
-  timeout_wall: false,
-  missing_executable: false,
-  runtime_lost: true,
-  agent_error: true,
-  invalid_output: true,
-  cancelled: false,
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  auth: { retryable: false },
+  rate_limited: { retryable: true, maxAttempts: 5 },
+  context_overflow: { retryable: false },
+  token_budget_exceeded: { retryable: false },
+  timeout_idle: { retryable: true, maxAttempts: 2 },
+  timeout_wall: { retryable: false },
+  missing_executable: { retryable: false },
+  runtime_lost: { retryable: true },
+  agent_error: { retryable: true },
+  invalid_output: { retryable: true, maxAttempts: 2 },
+  cancelled: { retryable: false },
 };
 
 export function isFailureClass(v: string): v is FailureClass {
   return (FAILURE_CLASSES as readonly string[]).includes(v);
 }
 
-export function isRetryable(cls: string | null | undefined): boolean {
-  if (!cls) return true;
-  return isFailureClass(cls) ? RETRYABLE[cls] : true;
+export function classPolicy(cls: string | null | undefined, policy: RetryPolicy = DEFAULT_RETRY_POLICY): ClassPolicy {
+  return cls && isFailureClass(cls) ? policy[cls] : policy.agent_error;
+}
+
+export function isRetryable(cls: string | null | undefined, policy: RetryPolicy = DEFAULT_RETRY_POLICY): boolean {
+  return classPolicy(cls, policy).retryable;
 }
 
 export interface BackoffSettings {
@@ -71,12 +84,27 @@ export interface RetryInput {
   /** A reset time the CLI reported for a rate limit (epoch ms). */
   retryAt?: number | null;
   backoff?: BackoffSettings;
+  policy?: RetryPolicy;
 }
 
 /** Answers the time of the next attempt, or null when the task has failed for good. */
 export function nextRetryAt(input: RetryInput): number | null {
-  if (!isRetryable(input.failureClass)) return null;
-  if (input.attempt >= input.maxAttempts) return null;
+  const p = classPolicy(input.failureClass, input.policy);
+  if (!p.retryable) return null;
+  if (input.attempt >= Math.min(input.maxAttempts, p.maxAttempts ?? Infinity)) return null;
   if (input.failureClass === 'rate_limited' && input.retryAt && input.retryAt > input.now) return input.retryAt;
   return input.now + backoffDelay(input.attempt, input.random, input.backoff);
+}
+
+/** The defaults with the configuration's `orchestrator.retry` overrides applied. */
+export function retryPolicyFrom(overrides: Partial<Record<FailureClass, { retryable?: boolean; max_attempts?: number }>>): RetryPolicy {
+  const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY };
+  for (const [cls, o] of Object.entries(overrides)) {
+    if (!isFailureClass(cls) || !o) continue;
+    policy[cls] = {
+      retryable: o.retryable ?? policy[cls].retryable,
+      ...(o.max_attempts !== undefined ? { maxAttempts: o.max_attempts } : policy[cls].maxAttempts !== undefined ? { maxAttempts: policy[cls].maxAttempts } : {}),
+    };
+  }
+  return policy;
 }

@@ -11,6 +11,7 @@ import type { AgentAdapter, ExitInfo, NormalizedEvent } from '../agents/types.js
 import type { AgentConfigFile } from '../core/config/index.js';
 import type { AssignFrame, FinishedFrame, WireEvent } from '../core/protocol.js';
 import { isKnownAgent } from '../agents/registry.js';
+import { classifyFailure } from '../core/failures.js';
 import type { ContainerSpec } from './container.js';
 import { planLaunch } from './launch.js';
 import { LineSplitter } from './lines.js';
@@ -290,13 +291,18 @@ export class Run {
       if (this.stop?.kind === 'cancel') {
         this.s.hooks.finished({ ...base, outcome: 'cancelled', failureClass: 'cancelled', reason: this.stop.reason });
       } else if (this.stop?.kind === 'watchdog') {
-        this.s.hooks.finished({ ...base, outcome: 'failed', failureClass: this.stop.failureClass, reason: this.stop.reason });
+        // The adapter may still know why (e.g. an auth error retried until the idle watchdog fired).
+        const o = this.parser.outcome(exit);
+        const adapter = o.status === 'failed' ? o : undefined;
+        const c = classifyFailure({ decided: this.stop.failureClass === 'timeout_idle' && adapter?.failureClass && adapter.failureClass !== 'agent_error' ? null : this.stop.failureClass, adapterClass: adapter?.failureClass, adapterRetryAt: adapter?.retryAt, reason: this.stop.reason, stderrTail: this.stderrTail, exitCode: exit.code, signal: exit.signal });
+        this.s.hooks.finished({ ...base, outcome: 'failed', failureClass: c.failureClass, reason: c.failureClass === this.stop.failureClass ? this.stop.reason : `${adapter?.reason ?? ''} (stopped: ${this.stop.reason})`, retryAt: c.retryAt ?? null });
       } else {
         const o = this.parser.outcome(exit);
         if (o.status === 'completed') {
           this.s.hooks.finished({ ...base, outcome: 'completed', failureClass: null, reason: null, resultText: o.resultText ?? base.resultText });
         } else {
-          this.s.hooks.finished({ ...base, outcome: 'failed', failureClass: o.failureClass ?? null, reason: o.reason, retryAt: o.retryAt ?? null });
+          const c = classifyFailure({ adapterClass: o.failureClass, adapterRetryAt: o.retryAt, reason: o.reason, stderrTail: this.stderrTail, exitCode: exit.code, signal: exit.signal });
+          this.s.hooks.finished({ ...base, outcome: 'failed', failureClass: c.failureClass, reason: o.reason, retryAt: c.retryAt ?? null });
         }
       }
       this.s.log.info({ outcome: this.stop?.kind ?? 'exit', code: exit.code, signal: exit.signal, lastSeq: this.seq - 1 }, 'run ended');

@@ -17,6 +17,7 @@ import {
   type EventsFrame,
   type ServerFrame,
 } from '../core/protocol.js';
+import { retryPolicyFrom } from '../core/retryPolicy.js';
 import { refreshQueueReasons, type ClaimedTask } from '../store/claim.js';
 import type { Db } from '../store/db.js';
 import { markDaemonOffline, recordHealth, replaceDaemonAgents, touchDaemon, upsertDaemon, type AgentCheck } from '../store/daemons.js';
@@ -67,6 +68,7 @@ export function createDaemonHub(deps: DaemonHubDeps) {
   const execLeaseMs = Math.max(config.runtime.lease, 3 * heartbeatMs);
 
   const backoff = { baseMs: config.runtime.retry_backoff_base, capMs: config.runtime.retry_backoff_cap };
+  const policy = retryPolicyFrom(config.retry);
   const okAgents = (c: DaemonConn) => c.agents.filter((a) => a.status === 'ok').map((a) => a.name);
 
   bus.subscribe('cancel', (p) => {
@@ -212,7 +214,7 @@ export function createDaemonHub(deps: DaemonHubDeps) {
           for (const f of frame.frames) await acceptEvents(c, f);
           return;
         case 'finished': {
-          const task = await recordFinished({ db, daemonId: c.id, execLeaseMs, backoff }, frame);
+          const task = await recordFinished({ db, daemonId: c.id, execLeaseMs, backoff, policy }, frame);
           c.active.delete(frame.taskId);
           c.send({ type: 'ack', taskId: frame.taskId, attempt: frame.attempt, seq: frame.lastSeq, finished: true });
           clog.info({ daemonId: c.id, taskId: frame.taskId, attempt: frame.attempt, outcome: frame.outcome, failureClass: frame.failureClass }, 'run finished');

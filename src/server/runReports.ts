@@ -7,7 +7,7 @@
 import type { z } from 'zod';
 import type { Task } from '../core/api.js';
 import type { FinishedFrame, startedFrame } from '../core/protocol.js';
-import { nextRetryAt, type BackoffSettings } from '../core/retryPolicy.js';
+import { classPolicy, nextRetryAt, type BackoffSettings, type RetryPolicy } from '../core/retryPolicy.js';
 import type { TaskStatus } from '../core/taskState.js';
 import type { Db, Queryable } from '../store/db.js';
 import { finishRun, insertRun } from '../store/runs.js';
@@ -19,6 +19,7 @@ export interface ReportContext {
   daemonId: string;
   execLeaseMs: number;
   backoff?: BackoffSettings;
+  policy?: RetryPolicy;
 }
 
 const leaseFrom = (ms: number) => new Date(Date.now() + ms);
@@ -125,6 +126,7 @@ export async function recordFinished(ctx: ReportContext, f: FinishedFrame): Prom
               random: Math.random(),
               retryAt: f.retryAt ? Date.parse(f.retryAt) : null,
               backoff: ctx.backoff,
+              policy: ctx.policy,
             });
         const what = `${f.failureClass ?? 'agent_error'}: ${f.reason ?? 'run failed'}`;
         if (cancelRequested) {
@@ -161,12 +163,13 @@ export async function recordFinished(ctx: ReportContext, f: FinishedFrame): Prom
  * the run fails as `runtime_lost`, and the task is re-queued while attempts
  * remain — or cancelled, when a cancel was pending.
  */
-export async function recordLost(q: Queryable, taskId: string, daemonId: string, attempt: number, actor: 'reaper', reason: string): Promise<Task | undefined> {
+export async function recordLost(q: Queryable, taskId: string, daemonId: string, attempt: number, actor: 'reaper', reason: string, policy?: RetryPolicy): Promise<Task | undefined> {
   const row = await getTaskRow(q, null, taskId);
   if (!row || row.status !== 'executing' || row.daemon_id !== daemonId || Number(row.attempt) !== attempt) return undefined;
   await finishRun(q, taskId, attempt, { status: 'failed', failureClass: 'runtime_lost', failureReason: reason });
   const cancelRequested = row.cancel_requested_at !== null;
-  const retry = !cancelRequested && attempt < Number(row.max_attempts);
+  const lost = classPolicy('runtime_lost', policy);
+  const retry = !cancelRequested && lost.retryable && attempt < Math.min(Number(row.max_attempts), lost.maxAttempts ?? Infinity);
   const to: TaskStatus = cancelRequested ? 'cancelled' : retry ? 'queued' : 'failed';
   const done = await transition(q, {
     taskId,

@@ -120,6 +120,26 @@ const streamingSchema = z
   })
   .strict();
 
+const FAILURE_CLASS_NAMES = [
+  'auth',
+  'rate_limited',
+  'context_overflow',
+  'token_budget_exceeded',
+  'timeout_idle',
+  'timeout_wall',
+  'missing_executable',
+  'runtime_lost',
+  'agent_error',
+  'invalid_output',
+  'cancelled',
+] as const;
+
+/** Per failure class: whether a retry may help, and how many attempts at most (overrides the defaults of src/core/retryPolicy.ts). */
+const retrySchema = z.partialRecord(
+  z.enum(FAILURE_CLASS_NAMES),
+  z.object({ retryable: z.boolean().optional(), max_attempts: z.number().int().min(1).max(20).optional() }).strict(),
+);
+
 /** A section whose keys are all commented out is `null` in YAML: read it as absent (its defaults). */
 const orAbsent = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === null ? undefined : v), schema);
 
@@ -132,9 +152,10 @@ export const configFileSchema = z
         agents: orAbsent(z.array(agentSchema).default([])),
         database: orAbsent(databaseSchema.optional()),
         streaming: orAbsent(streamingSchema.default(() => streamingSchema.parse({}))),
+        retry: orAbsent(retrySchema.default({})),
       })
       .strict()
-      .default(() => ({ runtime: runtimeSchema.parse({}), agents: [], streaming: streamingSchema.parse({}) }))
+      .default(() => ({ runtime: runtimeSchema.parse({}), agents: [], streaming: streamingSchema.parse({}), retry: {} }))
       // Runs even when other keys are bad (`when`), so one pass reports every
       // problem; the entries may not have parsed, hence the defensive reads.
       .superRefine(

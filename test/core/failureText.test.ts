@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyStatus, classifyText, parseRetryAt } from '../../src/agents/failureHints.js';
+import { classifyStatus, classifyText, parseRetryAt } from '../../src/core/failureText.js';
 
 const NOW = Date.parse('2026-11-26T10:00:00Z');
 
