@@ -9,6 +9,7 @@ import { registerAgentTools } from './commands/agentTools.js';
 import { registerConfig } from './commands/config.js';
 import { registerDaemon } from './commands/daemon.js';
 import { registerServe } from './commands/serve.js';
+import { registerSkill } from './commands/skill.js';
 import { registerTask } from './commands/task.js';
 import { registerToken } from './commands/token.js';
 import { registerWorkspace } from './commands/workspace.js';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerWorkspace(program);
   registerToken(program);
   registerTask(program);
+  registerSkill(program);
   registerAgentTools(program);
   for (const cmd of program.commands) {
     cmd.exitOverride();

@@ -53,7 +53,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     await ensureEventPartitions(db);
     const defaultWorkspace = await applyWorkspaceConfig(db, o.config);
     const admin = await ensureTokenFile(db, join(o.dataDir, 'admin-token'), { role: 'admin', name: 'admin (created by switchyard)' });
-    server = await createServer({ db, config: o.config, log: o.log, version: VERSION, defaultWorkspace, plugins: o.plugins });
+    server = await createServer({ db, config: o.config, log: o.log, version: VERSION, defaultWorkspace, plugins: o.plugins, dataDir: o.dataDir });
     const url = await server.listen(o.port, o.host);
     writeFileSync(serverFilePath(o.dataDir), JSON.stringify({ url, pid: process.pid, startedAt: new Date().toISOString() }, null, 2));
     if (o.withDaemon) {

@@ -139,6 +139,22 @@ export class SwitchyardClient {
   readonly daemons = {
     list: () => this.request('GET', '/daemons', api.page(api.daemon)),
   };
+
+  /** The workspace's skill library. */
+  readonly skills = {
+    /** Best first; `score` 0–1. */
+    search: (q: string, limit?: number) => this.request('GET', '/skills', api.page(api.skillHit), { query: { q, limit } }),
+    /** Most recently used first. */
+    list: (f: { limit?: number; cursor?: string } = {}) => this.request('GET', '/skills', api.page(api.skillHit), { query: f }),
+    get: (id: string) => this.request('GET', `/skills/${enc(id)}`, api.skill),
+    create: (body: api.CreateSkillBody) => this.request('POST', '/skills', api.skill, { body }),
+    delete: (id: string) => this.request('DELETE', `/skills/${enc(id)}`, nothing),
+    import: (items: api.CreateSkillBody[]) => this.request('POST', '/skills/import', api.importResult, { body: { items } }),
+    reembed: (model: string) => this.request('POST', '/skills/reembed', api.reembedStatus, { body: { model } }),
+    reembedStatus: () => this.request('GET', '/skills/reembed', api.reembedStatus),
+    archive: (olderThanDays?: number) => this.request('POST', '/skills/archive', api.archiveResult, { body: olderThanDays === undefined ? {} : { olderThanDays } }),
+    restore: (from: { file: string } | { records: api.ArchivedSkill[] }) => this.request('POST', '/skills/restore', api.restoreResult, { body: from }),
+  };
 }
 
 const nothing = { parse: () => undefined } as unknown as z.ZodType<undefined>;
@@ -149,3 +165,4 @@ function enc(s: string): string {
 
 export type { StreamItem, FollowOptions } from './follow.js';
 export type { Task, TaskEvent, TaskGroup, TaskRun, Workspace, Token, CreatedToken, Daemon, Whoami } from '../core/api.js';
+export type { Skill, SkillHit, ImportResult, ReembedStatus, ArchivedSkill } from '../core/api.js';

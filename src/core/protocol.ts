@@ -166,6 +166,8 @@ export const assignFrame = z.object({
   taskToken: z.string(),
   serverUrl: z.string(),
   suggestions: z.array(z.object({ id: z.string(), name: z.string(), score: z.number(), description: z.string().optional() })),
+  /** The workspace's injectSkills: add the suggestions to the agent's prompt as prior solutions. */
+  injectSuggestions: z.boolean().optional(),
   metadata: z.record(z.string(), z.unknown()),
 });
 export type AssignFrame = z.infer<typeof assignFrame>;

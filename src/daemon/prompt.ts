@@ -26,8 +26,24 @@ export interface PromptOptions {
   preamble?: string;
 }
 
+/**
+ * The workspace's suggested skills as prior solutions (issue 5), when the
+ * workspace injects them: a name and a short description each, framed as
+ * hints the agent may ignore.
+ */
+export function priorSolutions(a: Pick<AssignFrame, 'suggestions' | 'injectSuggestions'>): string | undefined {
+  if (!a.injectSuggestions || a.suggestions.length === 0) return undefined;
+  const items = a.suggestions.map((s, i) => {
+    const d = (s.description ?? '').replace(/\s+/g, ' ').trim();
+    return `${i + 1}. ${s.name}${d ? ` — ${d.length > 600 ? `${d.slice(0, 599)}…` : d}` : ''}`;
+  });
+  return `Prior solutions from this workspace's skill library (similar tasks completed before; use them if they apply):\n${items.join('\n')}`;
+}
+
 export function composePrompt(a: AssignFrame, opts: PromptOptions): RunPrompt {
   const p = compose(a, opts);
+  const prior = p.resumeSessionId ? undefined : priorSolutions(a);
+  if (prior) p.prompt = `${p.prompt}\n\n---\n${prior}`;
   if (opts.preamble && !p.resumeSessionId) p.prompt = `${p.prompt}\n\n---\n${opts.preamble}`;
   return p;
 }

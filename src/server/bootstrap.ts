@@ -22,7 +22,8 @@ export async function applyWorkspaceConfig(db: Db, config: Orchestrator): Promis
     return DEFAULT_WORKSPACE;
   }
   const settings: Record<string, unknown> = {};
-  if (w.embedding) settings.embedding = w.embedding;
+  // Without the API key: workspace settings are readable through the API; the key stays in the configuration.
+  if (w.embedding) settings.embedding = Object.fromEntries(Object.entries(w.embedding).filter(([k]) => k !== 'api_key'));
   if (w.inject_skills !== undefined) settings.injectSkills = w.inject_skills;
   await upsertWorkspace(db, {
     id: w.id,

@@ -18,6 +18,7 @@ import {
   type ServerFrame,
 } from '../core/protocol.js';
 import { retryPolicyFrom } from '../core/retryPolicy.js';
+import type { Task } from '../core/api.js';
 import { refreshQueueReasons, type ClaimedTask } from '../store/claim.js';
 import type { Db } from '../store/db.js';
 import { markDaemonOffline, recordHealth, replaceDaemonAgents, touchDaemon, upsertDaemon, type AgentCheck } from '../store/daemons.js';
@@ -62,6 +63,8 @@ export type DaemonHub = ReturnType<typeof createDaemonHub>;
 export function createDaemonHub(deps: DaemonHubDeps) {
   const { db, bus, config, log, serverId } = deps;
   const conns = new Map<string, DaemonConn & { ws: WebSocket }>();
+  // Told of every run that completed its task (the skill library indexes it); never awaited.
+  const completedListeners: ((task: Task) => void)[] = [];
   const heartbeatMs = config.streaming.heartbeat_interval;
   const maxMessage = config.streaming.max_message_size;
   // Runs must outlive a few missed heartbeats before the reaper calls them lost.
@@ -219,6 +222,15 @@ export function createDaemonHub(deps: DaemonHubDeps) {
           c.send({ type: 'ack', taskId: frame.taskId, attempt: frame.attempt, seq: frame.lastSeq, finished: true });
           clog.info({ daemonId: c.id, taskId: frame.taskId, attempt: frame.attempt, outcome: frame.outcome, failureClass: frame.failureClass }, 'run finished');
           if (task) bus.publish('task', { id: task.id, workspaceId: task.workspaceId, status: task.status });
+          if (task?.status === 'completed') {
+            for (const l of completedListeners) {
+              try {
+                l(task);
+              } catch (err) {
+                clog.error({ err: coerceError(err), taskId: task.id }, 'a completion listener failed');
+              }
+            }
+          }
           bus.publish('dispatch', {});
           return;
         }
@@ -330,6 +342,10 @@ export function createDaemonHub(deps: DaemonHubDeps) {
   return {
     accept,
     execLeaseMs,
+    /** Calls `fn` with each task a run completes (after it is stored). */
+    onCompleted(fn: (task: Task) => void): void {
+      completedListeners.push(fn);
+    },
     /** Runtimes that may take work now, with their free slots. */
     eligible(): { conn: DaemonConn; free: number; agents: string[] }[] {
       const out: { conn: DaemonConn; free: number; agents: string[] }[] = [];

@@ -9,6 +9,8 @@ import { coerceError } from '../core/errors.js';
 import { pickWeighted, type RoundRobinState } from '../core/scheduling.js';
 import { claimTasks } from '../store/claim.js';
 import type { Db } from '../store/db.js';
+import type { Task } from '../core/api.js';
+import type { AssignFrame } from '../core/protocol.js';
 import type { Bus } from './bus.js';
 import type { DaemonHub } from './daemonHub.js';
 
@@ -21,6 +23,8 @@ export interface DispatcherDeps {
   publicUrl: () => string;
   /** Milliseconds between safety sweeps (run_after coming due, missed signals). */
   sweepMs?: number;
+  /** The skill library's part of an assignment: suggestions with their descriptions, and whether the prompt includes them. */
+  prepareAssign?: (t: Task) => Promise<{ suggestions: AssignFrame['suggestions']; injectSuggestions: boolean }>;
 }
 
 export interface Dispatcher {
@@ -91,6 +95,13 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
           [t.id, t.attempt],
         );
         const prev = previous.rows[0];
+        let skills: { suggestions: AssignFrame['suggestions']; injectSuggestions: boolean } = { suggestions: t.suggestions, injectSuggestions: false };
+        try {
+          if (deps.prepareAssign) skills = await deps.prepareAssign(t);
+        } catch (err) {
+          // Suggestions are a help, never a reason not to run the task.
+          log.warn({ err: coerceError(err), taskId: t.id }, 'preparing skill suggestions failed; assigning without them');
+        }
         hub.assign(chosen.conn, c, {
           taskId: t.id,
           attempt: t.attempt,
@@ -108,7 +119,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
           tokenBudget: t.tokenBudget,
           taskToken,
           serverUrl: deps.publicUrl(),
-          suggestions: t.suggestions,
+          suggestions: skills.suggestions,
+          injectSuggestions: skills.injectSuggestions,
           metadata: t.metadata,
         });
         bus.publish('task', { id: t.id, workspaceId: t.workspaceId, status: 'claimed' });

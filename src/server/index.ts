@@ -4,7 +4,8 @@
  * parts; `listen` starts serving.
  */
 import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
+import { homedir, hostname } from 'node:os';
+import { join } from 'node:path';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import fastifyWebsocket from '@fastify/websocket';
@@ -29,6 +30,8 @@ import { tokenRoutes } from './routes/tokens.js';
 import type { Api, RouteContext } from './routes/types.js';
 import { workspaceRoutes } from './routes/workspaces.js';
 import { createStreamHub, type StreamHub } from './streamHub.js';
+import { skillRoutes } from './routes/skills.js';
+import { createSkillService, defaultArchiveDir, defaultModelDir, type SkillService, type SkillServiceOptions } from '../skills/skillService.js';
 import { createTaskService, type TaskService } from './taskService.js';
 
 export interface ServerOptions {
@@ -42,6 +45,10 @@ export interface ServerOptions {
   /** Extra route plugins (the dashboard's static files). */
   plugins?: ((app: FastifyInstance) => Promise<void> | void)[];
   reaperIntervalMs?: number;
+  /** The data folder: the local embedding model and skill archives live under it (default: SWITCHYARD_HOME or ~/.switchyard). */
+  dataDir?: string;
+  /** Skill library tuning (tests: a fast provider, short backoffs). */
+  skills?: Partial<Omit<SkillServiceOptions, 'db' | 'log' | 'config'>>;
 }
 
 export interface Server {
@@ -54,6 +61,7 @@ export interface Server {
   streams: StreamHub;
   dispatcher: Dispatcher;
   reaper: Reaper;
+  skills: SkillService;
   listen(port?: number, host?: string): Promise<string>;
   url(): string;
   close(): Promise<void>;
@@ -89,10 +97,23 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
   const streams = createStreamHub({ db, bus, auth, log, maxMessageSize: maxMessage });
   const writer = createEventWriter(db);
   const daemons = createDaemonHub({ db, bus, config, log, serverId, version: opts.version, streams, writer, publicUrl: () => baseUrl });
-  const dispatcher = createDispatcher({ db, bus, hub: daemons, log, claimLeaseMs: config.runtime.lease, publicUrl: () => baseUrl });
+  const dispatcher = createDispatcher({ db, bus, hub: daemons, log, claimLeaseMs: config.runtime.lease, publicUrl: () => baseUrl, prepareAssign: (t) => skills.forAssign(t) });
   const reaper = createReaper({ db, bus, log, daemonSilenceMs: Math.max(3 * config.streaming.heartbeat_interval, config.runtime.lease), intervalMs: opts.reaperIntervalMs });
-  const tasks = createTaskService({ db, bus, config, log });
-  const ctx: RouteContext = { db, bus, config, log, auth, tasks, daemons, streams, defaultWorkspace: opts.defaultWorkspace };
+  const dataDir = opts.dataDir ?? process.env.SWITCHYARD_HOME ?? join(homedir(), '.switchyard');
+  const skills = createSkillService({
+    db,
+    log: log.child({ role: 'skills' }),
+    config,
+    modelDir: defaultModelDir(dataDir),
+    archiveDir: config.workspace?.skill_archive_dir ?? defaultArchiveDir(dataDir),
+    ...opts.skills,
+  });
+  daemons.onCompleted((task) => {
+    // Queued work: the task is already completed; indexing never delays that.
+    skills.enqueueIndexing(task.id, task.workspaceId).catch((err: unknown) => log.error({ err, taskId: task.id }, 'queueing the skill indexing failed'));
+  });
+  const tasks = createTaskService({ db, bus, config, log, skills });
+  const ctx: RouteContext = { db, bus, config, log, auth, tasks, daemons, streams, defaultWorkspace: opts.defaultWorkspace, skills };
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -130,6 +151,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
       workspaceRoutes(api, ctx);
       tokenRoutes(api, ctx);
       taskRoutes(api, ctx);
+      skillRoutes(api, ctx);
       systemRoutes(api, ctx);
       scope.get('/stream', { websocket: true, config: { public: true }, schema: { hide: true } }, (socket) => streams.accept(socket));
       scope.get('/daemon/connect', { websocket: true, schema: { hide: true } }, (socket, req) => {
@@ -145,6 +167,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
     { prefix: '/api/v1' },
   );
   for (const plugin of opts.plugins ?? []) await plugin(app);
+  await skills.start();
 
   return {
     app,
@@ -156,6 +179,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
     streams,
     dispatcher,
     reaper,
+    skills,
     async listen(port = config.runtime.daemon_port, host = config.runtime.host) {
       await app.listen({ port, host });
       const addr = app.server.address();
@@ -174,6 +198,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
       await app.close();
       await dispatcher.idle();
       await writer.drain();
+      await skills.stop();
       await markServerDaemonsOffline(db, serverId).catch(() => undefined);
       await bus.close();
     },

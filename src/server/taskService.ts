@@ -14,17 +14,20 @@ import { getTask, getTaskRow, insertTask, requireGroup, resumePreference, transi
 import { revokeTaskTokens } from '../store/tokens.js';
 import { requireWorkspace } from '../store/workspaces.js';
 import type { Bus } from './bus.js';
+import type { SkillService } from '../skills/skillService.js';
 
 export interface TaskServiceDeps {
   db: Db;
   bus: Bus;
   config: Orchestrator;
   log: Logger;
+  /** Suggests similar skills for new tasks. */
+  skills?: SkillService;
 }
 
 export type TaskService = ReturnType<typeof createTaskService>;
 
-export function createTaskService({ db, bus, config }: TaskServiceDeps) {
+export function createTaskService({ db, bus, config, skills }: TaskServiceDeps) {
   const announce = (task: Pick<Task, 'id' | 'workspaceId' | 'status'>) => {
     bus.publish('task', { id: task.id, workspaceId: task.workspaceId, status: task.status });
     if (task.status === 'queued') bus.publish('dispatch', { workspaceId: task.workspaceId });
@@ -55,6 +58,8 @@ export function createTaskService({ db, bus, config }: TaskServiceDeps) {
         if (ws.allowedAgents && !ws.allowedAgents.includes(agent)) throw new AgentNotAllowedError(agent, ws.allowedAgents);
       }
       const groupId = body.agents ? randomUUID() : null;
+      // Bounded by the skill service's suggestion timeout (500 ms): a slow embedding provider never holds up a task.
+      const suggestions = skills ? (await skills.suggestQuickly(workspaceId, body.prompt)).map(({ id, name, score }) => ({ id, name, score })) : [];
       const tasks = await db.tx(async (q) => {
         const out: Task[] = [];
         for (const agent of agents) {
@@ -75,6 +80,10 @@ export function createTaskService({ db, bus, config }: TaskServiceDeps) {
               createdBy,
             }),
           );
+        }
+        if (suggestions.length > 0) {
+          await q.query('UPDATE tasks SET suggestions = $2::jsonb WHERE id = ANY ($1::uuid[])', [out.map((t) => t.id), JSON.stringify(suggestions)]);
+          for (const t of out) t.suggestions = suggestions;
         }
         return out;
       });

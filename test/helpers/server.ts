@@ -2,11 +2,14 @@
  * A real server on 127.0.0.1 (random port) over a fresh test database, with
  * an instance admin token and helpers to make workspaces and their tokens.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pino from 'pino';
 import { SwitchyardClient } from '../../src/client/index.js';
 import type { Orchestrator } from '../../src/core/config/index.js';
 import { applyWorkspaceConfig } from '../../src/server/bootstrap.js';
-import { createServer, type Server } from '../../src/server/index.js';
+import { createServer, type Server, type ServerOptions } from '../../src/server/index.js';
 import { ensureEventPartitions } from '../../src/store/partitions.js';
 import { createToken, type Role } from '../../src/store/tokens.js';
 import { createWorkspace } from '../../src/store/workspaces.js';
@@ -14,6 +17,10 @@ import type { CreateWorkspaceBody } from '../../src/core/api.js';
 import { testConfig, type TestConfigInput } from './config.js';
 import { createTestDb, type TestDb } from './db.js';
 import { track, untrack } from './leaks.js';
+
+/** The local model's converted word vectors, shared by every test run on this machine (converted once, ~5 s). */
+export const TEST_MODEL_DIR = join(tmpdir(), 'switchyard-test-models');
+const TEST_SKILLS = { defaultEmbedding: { provider: 'hash' as const }, modelDir: TEST_MODEL_DIR, jobPollMs: 100, jobBackoff: { baseMs: 50, capMs: 400 }, openaiRetryBaseMs: 20 };
 
 export const testLog = pino({ level: process.env.SWITCHYARD_TEST_LOG ?? 'silent' });
 
@@ -42,8 +49,18 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(opts: { config?: TestConfigInput; db?: TestDb; port?: number; serverId?: string } = {}): Promise<TestServer> {
+export async function startTestServer(
+  opts: {
+    config?: TestConfigInput;
+    db?: TestDb;
+    port?: number;
+    serverId?: string;
+    /** Skill library options; by default the deterministic `hash` provider and short retry delays. */
+    skills?: ServerOptions['skills'];
+  } = {},
+): Promise<TestServer> {
   const config = testConfig(opts.config);
+  const archiveDir = mkdtempSync(join(tmpdir(), 'sy-archive-'));
   const ownDb = !opts.db;
   const db = opts.db ?? (await createTestDb());
   if (ownDb) track(db, 'test database');
@@ -58,7 +75,7 @@ export async function startTestServer(opts: { config?: TestConfigInput; db?: Tes
   let url = '';
   let running = false;
   const start = async () => {
-    server = await createServer({ db, config, log: testLog, version: 'test', defaultWorkspace, reaperIntervalMs: 200, ...(opts.serverId ? { serverId: opts.serverId } : {}) });
+    server = await createServer({ db, config, log: testLog, version: 'test', defaultWorkspace, reaperIntervalMs: 200, ...(opts.serverId ? { serverId: opts.serverId } : {}), skills: { ...TEST_SKILLS, archiveDir: archiveDir, ...opts.skills } });
     url = await server.listen(port, '127.0.0.1');
     port = Number(new URL(url).port);
     running = true;

@@ -43,6 +43,8 @@ const workspaceSchema = z
     allowed_agents: z.array(agentName).optional(),
     embedding: embeddingSchema.optional(),
     inject_skills: z.boolean().optional(),
+    /** Folder for archived skills (gzipped JSON lines); default <data dir>/skill-archive. */
+    skill_archive_dir: z.string().min(1).optional(),
   })
   .strict();
 

@@ -8,6 +8,7 @@ import type { Bus } from '../bus.js';
 import type { DaemonHub } from '../daemonHub.js';
 import type { StreamHub } from '../streamHub.js';
 import type { TaskService } from '../taskService.js';
+import type { SkillService } from '../../skills/skillService.js';
 
 export type Api = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
 
@@ -22,4 +23,5 @@ export interface RouteContext {
   daemons: DaemonHub;
   streams: StreamHub;
   defaultWorkspace: string;
+  skills: SkillService;
 }
