@@ -8,6 +8,7 @@ import { ConfigError, SwitchyardError } from '../core/errors.js';
 import { registerAgentTools } from './commands/agentTools.js';
 import { registerConfig } from './commands/config.js';
 import { registerDaemon } from './commands/daemon.js';
+import { registerMaintenance } from './commands/maintenance.js';
 import { registerServe } from './commands/serve.js';
 import { registerSkill } from './commands/skill.js';
 import { registerTask } from './commands/task.js';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerTask(program);
   registerSkill(program);
   registerAgentTools(program);
+  registerMaintenance(program);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();

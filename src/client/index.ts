@@ -136,6 +136,10 @@ export class SwitchyardClient {
     progress: (taskId: string, message: string) => this.request('POST', `/tasks/${enc(taskId)}/progress`, api.task, { body: { message }, scoped: false }),
   };
 
+  readonly maintenance = {
+    run: () => this.request('POST', '/maintenance/run', z4record, { body: {}, scoped: false }),
+  };
+
   readonly daemons = {
     list: () => this.request('GET', '/daemons', api.page(api.daemon)),
   };
@@ -157,6 +161,7 @@ export class SwitchyardClient {
   };
 }
 
+const z4record = api.jsonRecord;
 const nothing = { parse: () => undefined } as unknown as z.ZodType<undefined>;
 
 function enc(s: string): string {

@@ -44,6 +44,7 @@ function jsonProblem(value: unknown): string | undefined {
 }
 /** JSON objects as the API answers them. */
 const jsonObject = z.record(z.string(), z.unknown());
+export const jsonRecord = jsonObject;
 /** Free-form JSON attached to tasks and workspaces: an object, at most 64 KiB, 32 levels deep. */
 const metadata = z.record(z.string(), z.unknown()).superRefine((v, ctx) => {
   const problem = jsonProblem(v);

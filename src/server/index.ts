@@ -23,6 +23,7 @@ import { createDaemonHub, type DaemonHub } from './daemonHub.js';
 import { createDispatcher, type Dispatcher } from './dispatcher.js';
 import { frameworkError, installErrorHandling } from './errorHandler.js';
 import { createEventWriter } from './eventWriter.js';
+import { scheduleMaintenance, type MaintenanceScheduler, type MaintenanceStep } from './maintenance.js';
 import { createReaper, type Reaper } from './reaper.js';
 import { probeRoutes, systemRoutes } from './routes/system.js';
 import { taskRoutes } from './routes/tasks.js';
@@ -49,6 +50,8 @@ export interface ServerOptions {
   dataDir?: string;
   /** Skill library tuning (tests: a fast provider, short backoffs). */
   skills?: Partial<Omit<SkillServiceOptions, 'db' | 'log' | 'config'>>;
+  /** Extra maintenance steps, run with the built-in ones. */
+  maintenanceSteps?: Record<string, MaintenanceStep>;
 }
 
 export interface Server {
@@ -62,6 +65,7 @@ export interface Server {
   dispatcher: Dispatcher;
   reaper: Reaper;
   skills: SkillService;
+  maintenance: MaintenanceScheduler;
   listen(port?: number, host?: string): Promise<string>;
   url(): string;
   close(): Promise<void>;
@@ -113,7 +117,8 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
     skills.enqueueIndexing(task.id, task.workspaceId).catch((err: unknown) => log.error({ err, taskId: task.id }, 'queueing the skill indexing failed'));
   });
   const tasks = createTaskService({ db, bus, config, log, skills });
-  const ctx: RouteContext = { db, bus, config, log, auth, tasks, daemons, streams, defaultWorkspace: opts.defaultWorkspace, skills };
+  const maintenance = scheduleMaintenance(db, config, log, opts.maintenanceSteps);
+  const ctx: RouteContext = { db, bus, config, log, auth, tasks, daemons, streams, defaultWorkspace: opts.defaultWorkspace, skills, maintenance };
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -180,6 +185,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
     dispatcher,
     reaper,
     skills,
+    maintenance,
     async listen(port = config.runtime.daemon_port, host = config.runtime.host) {
       await app.listen({ port, host });
       const addr = app.server.address();
@@ -193,6 +199,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
     async close() {
       dispatcher.stop();
       reaper.stop();
+      maintenance.stop();
       daemons.close();
       streams.close();
       await app.close();

@@ -69,6 +69,8 @@ const runtimeSchema = z
     retry_backoff_cap: durationMs.default(300_000),
     /** Task worktrees untouched this long are removed (their branches stay in the repository cache). */
     worktree_retention: durationMs.default(7 * 86_400_000),
+    /** When set, GET /metrics requires it as a bearer token; unset, /metrics is open like /healthz. */
+    metrics_token: z.string().min(16).max(500).optional(),
   })
   .strict();
 
@@ -122,6 +124,22 @@ const streamingSchema = z
   })
   .strict();
 
+/** How long each kind of record is kept (DESIGN.md §7: transcripts 30 days, aggregates a year). */
+const retentionSchema = z
+  .object({
+    /** Agent output (task_events), dropped by whole days. */
+    transcripts: durationMs.default(30 * 86_400_000),
+    /** Finished tasks with their runs and timelines, after being folded into daily metrics. */
+    tasks: durationMs.default(90 * 86_400_000),
+    /** Daily aggregates (metrics_daily). */
+    metrics: durationMs.default(365 * 86_400_000),
+    /** Runtime health samples (sparklines). */
+    health: durationMs.default(7 * 86_400_000),
+    /** How often the maintenance job runs inside the server. */
+    interval: durationMs.default(3_600_000),
+  })
+  .strict();
+
 const FAILURE_CLASS_NAMES = [
   'auth',
   'rate_limited',
@@ -155,9 +173,10 @@ export const configFileSchema = z
         database: orAbsent(databaseSchema.optional()),
         streaming: orAbsent(streamingSchema.default(() => streamingSchema.parse({}))),
         retry: orAbsent(retrySchema.default({})),
+        retention: orAbsent(retentionSchema.default(() => retentionSchema.parse({}))),
       })
       .strict()
-      .default(() => ({ runtime: runtimeSchema.parse({}), agents: [], streaming: streamingSchema.parse({}), retry: {} }))
+      .default(() => ({ runtime: runtimeSchema.parse({}), agents: [], streaming: streamingSchema.parse({}), retry: {}, retention: retentionSchema.parse({}) }))
       // Runs even when other keys are bad (`when`), so one pass reports every
       // problem; the entries may not have parsed, hence the defensive reads.
       .superRefine(

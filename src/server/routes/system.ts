@@ -3,7 +3,7 @@ import { daemon, errorBody, whoami, workspaceId } from '../../core/api.js';
 import { NotFoundError } from '../../core/errors.js';
 import { pendingMigrations } from '../../store/migrate.js';
 import { daemonHealthHistory, listDaemons } from '../../store/daemons.js';
-import { actingWorkspace, isInstanceAdmin, principal, requireRole } from '../auth.js';
+import { actingWorkspace, isInstanceAdmin, principal, requireInstanceAdmin, requireRole } from '../auth.js';
 import type { Api, RouteContext } from './types.js';
 
 const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody };
@@ -26,6 +26,11 @@ export function systemRoutes(api: Api, ctx: RouteContext): void {
   api.get('/me', { schema: { tags: ['system'], summary: 'Who this token is', response: { 200: whoami, ...errors } } }, async (req) => {
     const p = principal(req);
     return { tokenId: p.id, role: p.role, workspaceId: p.workspaceId, name: p.name, defaultWorkspace: p.workspaceId ?? ctx.defaultWorkspace };
+  });
+
+  api.post('/maintenance/run', { schema: { tags: ['system'], summary: 'Run the maintenance job now (instance admin): partitions, retention, daily metrics', response: { 200: z.record(z.string(), z.unknown()), ...errors } } }, async (req) => {
+    requireInstanceAdmin(principal(req));
+    return { ...(await ctx.maintenance.runNow()) };
   });
 
   api.get('/daemons', { schema: { tags: ['runtimes'], summary: 'Runtimes that may serve the workspace', querystring: z.object({ workspace: workspaceId.optional() }).strict(), response: { 200: z.object({ items: z.array(daemon), nextCursor: z.null() }), ...errors } } }, async (req) => {

@@ -5,6 +5,7 @@ import type { Orchestrator } from '../../core/config/index.js';
 import type { Db } from '../../store/db.js';
 import type { Authenticator } from '../auth.js';
 import type { Bus } from '../bus.js';
+import type { MaintenanceScheduler } from '../maintenance.js';
 import type { DaemonHub } from '../daemonHub.js';
 import type { StreamHub } from '../streamHub.js';
 import type { TaskService } from '../taskService.js';
@@ -24,4 +25,5 @@ export interface RouteContext {
   streams: StreamHub;
   defaultWorkspace: string;
   skills: SkillService;
+  maintenance: MaintenanceScheduler;
 }
