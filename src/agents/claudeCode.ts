@@ -240,6 +240,7 @@ export const claudeCode: AgentAdapter = {
   name: 'claude-code',
   defaultBinary: 'claude',
   envPassthrough: ['ANTHROPIC_', 'CLAUDE_'],
+  acceptsMcpConfig: true,
   supportsResume: true,
   versionArgs: ['--version'],
   // `2.1.332 (Claude Code)`

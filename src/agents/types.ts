@@ -114,6 +114,8 @@ export interface AgentAdapter {
   readonly defaultBinary: string;
   /** Environment variable prefixes of the daemon passed through to this CLI (provider keys, base URLs). */
   readonly envPassthrough: readonly string[];
+  /** Whether the CLI takes an MCP configuration file (RunSpec.mcpConfigPath) offering switchyard's tools. */
+  readonly acceptsMcpConfig?: boolean;
   /** Whether the CLI can resume its own session (retries and answers then send only the new input). */
   readonly supportsResume: boolean;
   /** Arguments that make the binary print its version; empty when it has none and must not be probed. */

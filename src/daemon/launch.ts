@@ -46,13 +46,19 @@ export interface LaunchPlan {
  * A `switchyard` command on the agent's PATH, so an agent can run
  * `switchyard ask "…"` whatever is installed on the machine.
  */
+const shims = new Map<string, string>();
+
 export function ensureShim(stateDir: string): string {
+  const known = shims.get(stateDir);
+  if (known) return known;
   const dir = join(stateDir, 'bin');
   mkdirSync(dir, { recursive: true });
   const path = join(dir, 'switchyard');
   const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
   writeFileSync(path, `#!/bin/sh\nexec ${q(process.execPath)} ${q(SWITCHYARD_BIN)} "$@"\n`);
   chmodSync(path, 0o755);
+  // Written once per daemon process, not per run (it is on the dispatch path).
+  shims.set(stateDir, dir);
   return dir;
 }
 
@@ -80,8 +86,11 @@ export async function planLaunch(i: LaunchInput): Promise<LaunchPlan> {
     SWITCHYARD_TOKEN: a.taskToken,
   };
   // The same two tools as an MCP server, for CLIs that take an MCP configuration.
-  const mcpConfigPath = join(scratchDir, 'mcp.json');
-  writeFileSync(mcpConfigPath, JSON.stringify({ mcpServers: { switchyard: { command: process.execPath, args: [SWITCHYARD_BIN, 'mcp'], env: taskEnv } } }, null, 2), { mode: 0o600 });
+  let mcpConfigPath: string | undefined;
+  if (i.adapter.acceptsMcpConfig) {
+    mcpConfigPath = join(scratchDir, 'mcp.json');
+    writeFileSync(mcpConfigPath, JSON.stringify({ mcpServers: { switchyard: { command: process.execPath, args: [SWITCHYARD_BIN, 'mcp'], env: taskEnv } } }, null, 2), { mode: 0o600 });
+  }
   const inv = i.adapter.buildInvocation({
     prompt: composed.prompt,
     ...(model ? { model } : {}),
@@ -89,7 +98,7 @@ export async function planLaunch(i: LaunchInput): Promise<LaunchPlan> {
     workdir,
     scratchDir,
     sessionDir,
-    mcpConfigPath,
+    ...(mcpConfigPath ? { mcpConfigPath } : {}),
     runningAsRoot: process.getuid?.() === 0,
     ...(i.agentConfig?.args ? { argsTemplate: i.agentConfig.args, extraArgs: i.agentConfig.args } : {}),
   });
