@@ -46,6 +46,7 @@ export async function reembedStatus(db: Db, workspaceId: string): Promise<Reembe
 
 /** Records a run (or keeps the running one for the same model). Answers false when another model's run is in progress. */
 export async function beginReembed(db: Db, workspaceId: string, model: ModelInfo): Promise<boolean> {
+  await ensureModel(db, model);
   return db.tx(async (q) => {
     const { rows } = await q.query<{ to_model: string; state: string }>('SELECT to_model, state FROM skill_reembeds WHERE workspace_id = $1 FOR UPDATE', [workspaceId]);
     const cur = rows[0];
