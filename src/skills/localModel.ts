@@ -11,7 +11,7 @@
  *   f32[dims]          the common component (first principal direction of frequency-weighted word vectors)
  *   f32[words × dims]  the vectors, in vocabulary order
  */
-import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -162,23 +162,35 @@ function writeModelFile(target: string, words: string[], dims: number, common: F
 }
 
 export function readModelFile(path: string): WordVectors {
-  const file = readFileSync(path);
-  if (file.toString('ascii', 0, 4) !== MAGIC || file.readUInt32LE(4) !== MODEL_FILE_VERSION) throw new Error(`${path} is not a word-vector file of version ${MODEL_FILE_VERSION}`);
-  const size = file.readUInt32LE(8);
-  const dims = file.readUInt32LE(12);
-  const vocabBytes = file.readUInt32LE(16);
-  const words = file.toString('utf8', 20, 20 + vocabBytes).split('\n');
-  let off = 20 + vocabBytes + ((4 - (vocabBytes % 4)) % 4);
-  // Copies into fresh arrays: the file buffer may be a slice of Node's pool with any alignment.
-  const common = new Float32Array(dims);
-  for (let d = 0; d < dims; d++) common[d] = file.readFloatLE(off + d * 4);
-  off += dims * 4;
-  const vectors = new Float32Array(size * dims);
-  const src = new Float32Array(file.buffer.slice(file.byteOffset + off, file.byteOffset + off + size * dims * 4));
-  vectors.set(src);
-  const index = new Map<string, number>();
-  words.forEach((w, i) => index.set(w, i));
-  return { dims, index, vectors, common, size };
+  // Read piece by piece, the vectors straight into their Float32Array: reading
+  // the whole file first would hold it twice (~120 MB) while loading.
+  const fd = openSync(path, 'r');
+  try {
+    const header = Buffer.alloc(20);
+    readSync(fd, header, 0, 20, 0);
+    if (header.toString('ascii', 0, 4) !== MAGIC || header.readUInt32LE(4) !== MODEL_FILE_VERSION) throw new Error(`${path} is not a word-vector file of version ${MODEL_FILE_VERSION}`);
+    const size = header.readUInt32LE(8);
+    const dims = header.readUInt32LE(12);
+    const vocabBytes = header.readUInt32LE(16);
+    const vocab = Buffer.alloc(vocabBytes);
+    readSync(fd, vocab, 0, vocabBytes, 20);
+    let off = 20 + vocabBytes + ((4 - (vocabBytes % 4)) % 4);
+    const common = new Float32Array(dims);
+    readSync(fd, new Uint8Array(common.buffer), 0, dims * 4, off);
+    off += dims * 4;
+    const vectors = new Float32Array(size * dims);
+    const bytes = new Uint8Array(vectors.buffer);
+    for (let done = 0; done < bytes.length; ) {
+      const n = readSync(fd, bytes, done, Math.min(1 << 24, bytes.length - done), off + done);
+      if (n <= 0) throw new Error(`${path} is truncated`);
+      done += n;
+    }
+    const index = new Map<string, number>();
+    vocab.toString('utf8').split('\n').forEach((w, i) => index.set(w, i));
+    return { dims, index, vectors, common, size };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 const loading = new Map<string, Promise<WordVectors>>();

@@ -1,0 +1,152 @@
+/**
+ * Speed of the skill library (issue 5):
+ *  - top-3 search latency p50/p99 with 10k and 100k skills in one workspace,
+ *    on PGlite and PostgreSQL: the hybrid SQL query alone, and the whole
+ *    real path (embed the prompt, query, re-rank) as the API runs it;
+ *  - recall@3 of the HNSW index against an exact scan (target on PostgreSQL
+ *    at 100k: p99 ≤ 10 ms, recall ≥ 0.95);
+ *  - the local provider's throughput (sentences/s) and memory.
+ * Skills are synthetic coding-task texts made from the quality set's words,
+ * embedded with the local provider. Prints numbers; asserts nothing.
+ *
+ * Usage: node --import tsx bench/skills-speed.ts [--quick] [--sizes 10000,100000] [--backends pglite,postgres]
+ */
+import { join } from 'node:path';
+import pino from 'pino';
+import { dataDirFrom } from '../src/cli/env.js';
+import { createLocalProvider } from '../src/skills/localProvider.js';
+import { createSkillService } from '../src/skills/skillService.js';
+import { embedText } from '../src/skills/skillText.js';
+import { toSqlVector } from '../src/skills/types.js';
+import type { Db } from '../src/store/db.js';
+import { migrate } from '../src/store/migrate.js';
+import { openStore } from '../src/store/open.js';
+import { ensureModel, exactNearest, modelIndexName, insertSkills, searchSkills, setActiveModel } from '../src/store/skills.js';
+import { createWorkspace } from '../src/store/workspaces.js';
+import { args, config, machine, percentile, quick, report, type Figure } from './lib.js';
+import { loadQualitySet } from './skills-quality.js';
+
+const opt = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const sizes = (opt('--sizes') ?? (quick ? '2000,10000' : '10000,100000')).split(',').map(Number);
+const backends = (opt('--backends') ?? (process.env.DATABASE_URL ? 'pglite,postgres' : 'pglite')).split(',') as ('pglite' | 'postgres')[];
+const modelDir = join(dataDirFrom(undefined), 'models');
+const log = pino({ level: 'warn' });
+
+/** Deterministic pseudo-random numbers, so every run builds the same skills. */
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+}
+
+function synthetic(n: number): { name: string; description: string }[] {
+  const set = loadQualitySet();
+  const words = [...new Set(set.skills.flatMap((s) => `${s.name} ${s.description}`.split(/\s+/)))];
+  const names = set.skills.map((s) => s.name);
+  const r = rng(42);
+  const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)]!;
+  return Array.from({ length: n }, (_, i) => {
+    const base = pick(names);
+    const desc = Array.from({ length: 18 + Math.floor(r() * 20) }, () => pick(words)).join(' ');
+    return { name: `${base} #${i}`, description: desc };
+  });
+}
+
+async function open(backend: 'pglite' | 'postgres'): Promise<Db> {
+  if (backend === 'pglite') return openStore({ kind: 'pglite' });
+  const db = await openStore({ kind: 'postgres', connection: { connectionString: process.env.DATABASE_URL!, max: 4 }, describe: 'bench' });
+  await db.query('DROP SCHEMA public CASCADE; CREATE SCHEMA public; CREATE EXTENSION IF NOT EXISTS vector');
+  return db;
+}
+
+async function speed(backend: 'pglite' | 'postgres', size: number, figures: Figure[]): Promise<void> {
+  const db = await open(backend);
+  await migrate(db);
+  await createWorkspace(db, { id: 'speed', settings: { embedding: { provider: 'local' } } });
+  const provider = createLocalProvider({ modelDir });
+  const model = { id: provider.id, provider: 'local', dims: provider.dims };
+  const texts = synthetic(size);
+  // Registered first (the rows reference it); its index is built after loading.
+  await db.query('INSERT INTO skill_models (id, provider, dims, index_name) VALUES ($1, $2, $3, $4)', [model.id, 'local', model.dims, modelIndexName(model.id)]);
+  const t0 = Date.now();
+  for (let i = 0; i < texts.length; i += 1000) {
+    const chunk = texts.slice(i, i + 1000);
+    const vecs = await provider.embed(chunk.map(embedText));
+    await insertSkills(db, chunk.map((s, j) => ({ workspaceId: 'speed', name: s.name, description: s.description, embedding: toSqlVector(vecs[j]!), embeddingModel: model.id, dims: model.dims })));
+  }
+  const loadMs = Date.now() - t0;
+  // The index built once over the loaded rows (as for a re-embedded workspace), not row by row.
+  const t1 = Date.now();
+  if (backend === 'postgres') await db.query(`SET maintenance_work_mem = '512MB'`);
+  await ensureModel(db, model);
+  await setActiveModel(db, 'speed', model.id);
+  await db.query('ANALYZE skills');
+  const indexMs = Date.now() - t1;
+
+  const set = loadQualitySet();
+  const queries = [...set.queries.map((q) => q.text), ...synthetic(200).map((s) => s.description.split(' ').slice(0, 12).join(' '))].slice(0, quick ? 60 : 260);
+  const qvecs = await provider.embed(queries);
+  const sqlTimes: number[] = [];
+  let recallHits = 0;
+  for (let i = 0; i < queries.length; i++) {
+    const v = toSqlVector(qvecs[i]!);
+    const s0 = performance.now();
+    await searchSkills(db, { workspaceId: 'speed', model, vector: v, text: queries[i]!, vectorCandidates: 40, textCandidates: 40 });
+    if (i >= 10) sqlTimes.push(performance.now() - s0); // 10 warm-up queries
+    const approx = await db.tx(async (q) => {
+      await q.query('SET LOCAL hnsw.ef_search = 100');
+      return (await q.query<{ id: string }>(`SELECT id FROM skills WHERE workspace_id = 'speed' AND embedding_model = '${model.id}' ORDER BY embedding::vector(${model.dims}) <=> $1::vector(${model.dims}) LIMIT 3`, [v])).rows.map((r) => r.id);
+    });
+    const exact = await exactNearest(db, 'speed', model, v, 3);
+    recallHits += exact.filter((id) => approx.includes(id)).length;
+  }
+  const service = createSkillService({ db, log, config: config(), modelDir, archiveDir: '/nonexistent' });
+  const fullTimes: number[] = [];
+  for (let i = 0; i < queries.length; i++) {
+    const s0 = performance.now();
+    await service.search('speed', queries[i]!, 3);
+    if (i >= 10) fullTimes.push(performance.now() - s0);
+  }
+  await service.stop();
+  const plan = (await db.query(`EXPLAIN SELECT id FROM skills WHERE workspace_id = 'speed' AND embedding_model = '${model.id}' ORDER BY embedding::vector(${model.dims}) <=> '${toSqlVector(qvecs[0]!)}'::vector(${model.dims}) LIMIT 3`)).rows.map((r) => String(r['QUERY PLAN'])).join(' ');
+  const label = `${backend} ${size >= 1000 ? `${size / 1000}k` : size}`;
+  figures.push(
+    { bench: 'skills-speed', figure: `${label} search SQL p50`, value: percentile(sqlTimes, 50), unit: 'ms', note: `${sqlTimes.length} queries, hybrid query, ${plan.includes('skills_emb_') ? 'HNSW index' : 'no index used'}` },
+    { bench: 'skills-speed', figure: `${label} search SQL p99`, value: percentile(sqlTimes, 99), unit: 'ms' },
+    { bench: 'skills-speed', figure: `${label} search full path p50`, value: percentile(fullTimes, 50), unit: 'ms', note: 'embed prompt + SQL + re-rank, as the API' },
+    { bench: 'skills-speed', figure: `${label} search full path p99`, value: percentile(fullTimes, 99), unit: 'ms' },
+    { bench: 'skills-speed', figure: `${label} recall@3 (HNSW vs exact)`, value: recallHits / (queries.length * 3), unit: '' },
+    { bench: 'skills-speed', figure: `${label} load (embed + insert)`, value: loadMs, unit: 'ms' },
+    { bench: 'skills-speed', figure: `${label} HNSW build`, value: indexMs, unit: 'ms' },
+  );
+  report(figures.slice(-7));
+  await db.close();
+}
+
+async function throughput(figures: Figure[]): Promise<void> {
+  const before = process.memoryUsage().rss;
+  const provider = createLocalProvider({ modelDir });
+  const t0 = Date.now();
+  await provider.embed(['warm up: loads the word vectors']);
+  const loadMs = Date.now() - t0;
+  const loaded = process.memoryUsage().rss;
+  const texts = synthetic(quick ? 2000 : 10000).map(embedText);
+  const t1 = performance.now();
+  await provider.embed(texts);
+  const secs = (performance.now() - t1) / 1000;
+  figures.push(
+    { bench: 'skills-speed', figure: 'local embedding throughput', value: texts.length / secs, unit: 'sentences/s', note: `${texts.length} skill texts of ~40 words, one core` },
+    { bench: 'skills-speed', figure: 'local model load', value: loadMs, unit: 'ms', note: 'converted file already in the data folder' },
+    { bench: 'skills-speed', figure: 'local model memory (RSS growth)', value: (loaded - before) / 2 ** 20, unit: 'MiB' },
+  );
+  report(figures.slice(-3));
+}
+
+process.stdout.write(`skills-speed on ${machine()}\n`);
+const figures: Figure[] = [];
+await throughput(figures);
+for (const size of sizes) for (const b of backends) await speed(b, size, figures);
+process.stdout.write('\nall figures:\n');
+report(figures);
