@@ -55,6 +55,8 @@ export async function startTestServer(
     db?: TestDb;
     port?: number;
     serverId?: string;
+    /** Extra route plugins, kept across restart() (the dashboard's static files for browser tests). */
+    plugins?: ServerOptions['plugins'];
     /** Skill library options; by default the deterministic `hash` provider and short retry delays. */
     skills?: ServerOptions['skills'];
   } = {},
@@ -75,7 +77,7 @@ export async function startTestServer(
   let url = '';
   let running = false;
   const start = async () => {
-    server = await createServer({ db, config, log: testLog, version: 'test', defaultWorkspace, reaperIntervalMs: 200, ...(opts.serverId ? { serverId: opts.serverId } : {}), skills: { ...TEST_SKILLS, archiveDir: archiveDir, ...opts.skills } });
+    server = await createServer({ db, config, log: testLog, version: 'test', defaultWorkspace, reaperIntervalMs: 200, ...(opts.serverId ? { serverId: opts.serverId } : {}), ...(opts.plugins ? { plugins: opts.plugins } : {}), skills: { ...TEST_SKILLS, archiveDir: archiveDir, ...opts.skills } });
     url = await server.listen(port, '127.0.0.1');
     port = Number(new URL(url).port);
     running = true;
