@@ -6,6 +6,7 @@ import type { Task } from '../core/api.js';
 import type { Db } from './db.js';
 import { toTask } from './rows.js';
 import { sql } from './sql.js';
+import { recordTransitions } from './tasks.js';
 
 export interface ClaimRequest {
   daemonId: string;
@@ -31,11 +32,9 @@ export async function claimTasks(db: Db, req: ClaimRequest): Promise<ClaimedTask
     await q.query(`SELECT pg_advisory_xact_lock(hashtext('switchyard:claim:' || $1))`, [workspaceId]);
     const { rows } = await q.query(sql('claim_tasks'), [workspaceId, req.agents, req.daemonId, req.slots, req.leaseMs]);
     if (rows.length === 0) return [];
-    await q.query(
-      `INSERT INTO task_transitions (task_id, from_status, to_status, actor, reason, attempt, daemon_id)
-       SELECT u.id, 'queued', 'claimed', 'dispatcher', 'claimed by a runtime', u.attempt, $3
-       FROM unnest($1::uuid[], $2::integer[]) AS u (id, attempt)`,
-      [rows.map((r) => r.id), rows.map((r) => r.attempt), req.daemonId],
+    await recordTransitions(
+      q,
+      rows.map((r) => ({ taskId: String(r.id), workspaceId, from: 'queued', to: 'claimed', actor: 'dispatcher', reason: 'claimed by a runtime', attempt: Number(r.attempt), daemonId: req.daemonId })),
     );
     return rows.map((r) => ({ task: toTask(r), seqStart: Number(r.seq_start) }));
   });

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Task, TaskGroup } from '../core/api.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import { assertTransition, type Actor, type TaskStatus } from '../core/taskState.js';
+import { appendAudit, currentAuditActor } from './audit.js';
 import { pgErrorCode, type Queryable } from './db.js';
 import { iso, toRun, toTask, type DbRow } from './rows.js';
 
@@ -36,7 +37,7 @@ export async function insertTask(q: Queryable, t: NewTask): Promise<Task> {
     `INSERT INTO tasks (workspace_id, assigned_agent, prompt, prompt_hash, priority, metadata, max_attempts, model,
                         token_budget, repo, base_ref, run_after, group_id, created_by, created_at, updated_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, clock_timestamp(), clock_timestamp())
-     RETURNING *`,
+     RETURNING *, (SELECT w.audit_log_enabled FROM workspaces w WHERE w.id = tasks.workspace_id) AS audit_enabled`,
     [
       t.workspaceId,
       t.assignedAgent,
@@ -55,26 +56,83 @@ export async function insertTask(q: Queryable, t: NewTask): Promise<Task> {
     ],
   );
   const row = rows[0]!;
-  await recordTransition(q, { taskId: String(row.id), from: null, to: 'queued', actor: 'user', reason: 'created', attempt: 0 });
+  await recordTransition(q, {
+    taskId: String(row.id),
+    workspaceId: t.workspaceId,
+    from: null,
+    to: 'queued',
+    actor: 'user',
+    reason: 'created',
+    attempt: 0,
+    auditEnabled: Boolean(row.audit_enabled),
+  });
   return toTask(row);
 }
 
-interface TransitionRecord {
+export interface TransitionRecord {
   taskId: string;
+  workspaceId: string;
   from: TaskStatus | null;
   to: TaskStatus;
   actor: Actor;
   reason: string | null;
   attempt: number;
   daemonId?: string | null;
+  /** Whether the workspace keeps an audit log, when the caller read it already (else it is looked up). */
+  auditEnabled?: boolean;
 }
 
 export async function recordTransition(q: Queryable, r: TransitionRecord): Promise<void> {
+  await recordTransitions(q, [r]);
+}
+
+/**
+ * The one place where transitions are recorded: the task's timeline and,
+ * when its workspace keeps one, the audit log — in the caller's transaction,
+ * so the change, its timeline entry and its audit record commit together.
+ * A user's transition carries the API caller's token, role and address
+ * (withAuditActor, set by the server for each request).
+ */
+export async function recordTransitions(q: Queryable, records: readonly TransitionRecord[]): Promise<void> {
+  if (records.length === 0) return;
   await q.query(
     `INSERT INTO task_transitions (task_id, from_status, to_status, actor, reason, attempt, daemon_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-    [r.taskId, r.from, r.to, r.actor, r.reason, r.attempt, r.daemonId ?? null],
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::integer[], $7::uuid[])`,
+    [
+      records.map((r) => r.taskId),
+      records.map((r) => r.from),
+      records.map((r) => r.to),
+      records.map((r) => r.actor),
+      records.map((r) => r.reason),
+      records.map((r) => r.attempt),
+      records.map((r) => r.daemonId ?? null),
+    ],
   );
+  const enabled = new Map<string, boolean | undefined>();
+  for (const r of records) {
+    let on = r.auditEnabled ?? enabled.get(r.workspaceId);
+    // Several records of one workspace (a claim): look the setting up once; one record: in its append.
+    if (on === undefined && records.length > 1) {
+      const { rows } = await q.query<{ enabled: boolean }>('SELECT audit_log_enabled AS enabled FROM workspaces WHERE id = $1', [r.workspaceId]);
+      on = rows[0]?.enabled ?? false;
+    }
+    enabled.set(r.workspaceId, on);
+    if (on === false) continue;
+    const caller = r.actor === 'user' ? currentAuditActor() : undefined;
+    await appendAudit(
+      q,
+      {
+        workspaceId: r.workspaceId,
+        actor: caller ?? { kind: r.actor, tokenId: null, role: null, clientAddress: null },
+        action: 'task.transition',
+        targetType: 'task',
+        targetId: r.taskId,
+        before: r.from ? { status: r.from } : null,
+        after: { status: r.to, attempt: r.attempt, reason: r.reason === null ? null : r.reason.slice(0, 300), ...(r.daemonId ? { daemonId: r.daemonId } : {}) },
+      },
+      on,
+    );
+  }
 }
 
 /** Columns a transition may set besides the status. */
@@ -159,7 +217,8 @@ export async function transition(q: Queryable, req: TransitionRequest): Promise<
     `WITH old AS (SELECT id, status FROM tasks WHERE id = $1 FOR UPDATE)
      UPDATE tasks t SET ${sets.join(', ')}
      FROM old WHERE t.id = old.id AND old.status = ANY($2::text[])${guard}
-     RETURNING t.*, old.status AS from_status`,
+     RETURNING t.*, old.status AS from_status,
+       (SELECT w.audit_log_enabled FROM workspaces w WHERE w.id = t.workspace_id) AS audit_enabled`,
     params,
   );
   const row = rows[0];
@@ -167,12 +226,14 @@ export async function transition(q: Queryable, req: TransitionRequest): Promise<
   const from = row.from_status as TaskStatus;
   await recordTransition(q, {
     taskId: req.taskId,
+    workspaceId: String(row.workspace_id),
     from,
     to: req.to,
     actor: req.actor,
     reason: req.reason ?? null,
     attempt: Number(row.attempt),
     daemonId: (row.daemon_id as string | null) ?? null,
+    auditEnabled: Boolean(row.audit_enabled),
   });
   return { task: toTask(row), from };
 }
