@@ -150,6 +150,7 @@ function TaskCard({ task: t }: { task: Task }) {
       {t.status === 'blocked' && t.question && <span className="card-question">? {firstLine(t.question, 100)}</span>}
       {t.progressNote && (t.status === 'executing' || t.status === 'claimed') && <span className="card-progress">{firstLine(t.progressNote, 100)}</span>}
       {t.statusReason && t.status !== 'completed' && <span className="card-reason">{firstLine(t.statusReason, 100)}</span>}
+      {t.status === 'queued' && t.runAfter && Date.parse(t.runAfter) > Date.now() && <span className="card-reason">scheduled, runs {ago(t.runAfter)}</span>}
       <span className="visually-hidden">task {shortId(t.id)}</span>
     </a>
   );
