@@ -3,7 +3,9 @@
  * spawns the real `claude`, `codex` or `gemini` (through its adapter, with the
  * argv, stdin and environment a user's daemon would give it), and a scripted
  * mock model API (test/fixtures/mockModel) in place of the provider. The mock
- * makes the CLI call its own tools, so files really get written by the CLI.
+ * makes the CLI call its own tools, so files really get written by the CLI
+ * (in a git worktree of a repository the task names, or the task's plain
+ * working directory), and scripts API errors and a model that never answers.
  *
  * The CLIs are not project dependencies (~900 MB): scripts/ci/install-agent-clis.sh
  * installs pinned versions into a cache folder and `.ci/run` points
@@ -11,6 +13,7 @@
  * that is missing is reported and its tests skipped — unless
  * SWITCHYARD_REQUIRE_AGENT_CLIS=1 (CI), where a missing CLI fails the suite.
  */
+import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +21,7 @@ import type { SwitchyardClient, Task, TaskRun } from '../../src/client/index.js'
 import { which } from '../../src/daemon/detect.js';
 import { runDir } from '../../src/daemon/state.js';
 import { startMockModel, httpError, streamError, hang, text, tool, type MockModel, type MockUsage, type ModelRequest, type ScriptStep, type Turn } from '../fixtures/mockModel/index.js';
-import { CLI, startTestDaemon, tempDir, type TestDaemon } from '../helpers/daemon.js';
+import { startTestDaemon, tempDir, type TestDaemon } from '../helpers/daemon.js';
 import { startTestServer, type TestServer, type WorkspaceHandle } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
 
@@ -173,6 +176,9 @@ const streaming = { heartbeat_interval: '5s' };
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled', 'blocked']);
 
+const git = (cwd: string, ...args: string[]) =>
+  execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } });
+
 /** A tool or text step with the given token counts. */
 const withUsage =
   (step: ScriptStep, usage: MockUsage): ScriptStep =>
@@ -188,10 +194,17 @@ describe('the real agent CLIs against a scripted model API', () => {
   let idleWs: WorkspaceHandle;
   let d: TestDaemon | undefined;
   let idleDaemon: TestDaemon | undefined;
+  /** A git repository with one commit on `main`, for tasks that work in a worktree. */
+  let repo: string;
 
   beforeAll(async () => {
     if (present.length === 0) return;
     mock = await startMockModel();
+    repo = tempDir('sy-agent-repo-');
+    git(repo, 'init', '--quiet', '--initial-branch=main');
+    writeFileSync(join(repo, 'README'), 'hello\n');
+    git(repo, 'add', 'README');
+    git(repo, 'commit', '--quiet', '-m', 'initial');
     const homes = tempDir('sy-agent-homes-');
     const agents = (idle: boolean) =>
       present.map(({ cli, binary }) => {
@@ -272,8 +285,9 @@ describe('the real agent CLIs against a scripted model API', () => {
 
   for (const { cli, binary } of found) {
     const suite = binary || REQUIRE ? describe : describe.skip;
-    // One test after the other: CLI runs are CPU-heavy (a 2-CPU machine
-    // running them side by side missed 2 s leases and idle timeouts).
+    // One test after the other, one CLI after the other: CLI runs are CPU-heavy,
+    // and side by side on a 2-CPU machine they slowed each other past idle
+    // timeouts (each test has its own script on the mock all the same, see `tag`).
     suite(`${cli.agent} (${binary ?? 'not installed'})`, () => {
       if (!binary && REQUIRE) {
         it('is installed (SWITCHYARD_REQUIRE_AGENT_CLIS=1)', () => {
@@ -284,20 +298,22 @@ describe('the real agent CLIs against a scripted model API', () => {
       // Each test's prompt starts with its own tag, which gives it its own script on the mock.
       const tag = (name: string) => `[${cli.agent} ${name}]`;
 
-      it('runs a task: the CLI writes a file through its own tool, the answer and usage are stored, the task completes', async ({ expect }) => {
+      it('runs a task in a worktree of a repository: the CLI writes a file through its own tool, the diff, answer and usage are stored, the task completes', async ({ expect }) => {
         const client = ws.client();
         const conv = mock.conversation(tag('write'), [
           withUsage(cli.writeFile('hello.txt', `hello from ${cli.agent}`), TOOL_USAGE),
           text(`Wrote hello.txt for ${cli.agent}.`, FINAL_USAGE),
         ]);
         const prompt = `${conv.key} Create hello.txt with a greeting.`;
-        const t = await client.tasks.create({ assignedAgent: cli.agent, prompt, maxAttempts: 1 });
+        const t = await client.tasks.create({ assignedAgent: cli.agent, prompt, maxAttempts: 1, repo, baseRef: 'main' });
         const done = await settled(client, t.id);
         const { runs, events, why } = await inspect(client, done);
         expect(done.status, why()).toBe('completed');
 
-        const workdir = runDir(d!.stateDir, ws.id, t.id);
+        // The daemon's worktree of the repository, on the task's own branch.
+        const workdir = join(d!.stateDir, 'worktrees', t.id);
         expect(readFileSync(join(workdir, 'hello.txt'), 'utf8')).toBe(`hello from ${cli.agent}\n`);
+        expect(readFileSync(join(workdir, 'README'), 'utf8')).toBe('hello\n');
         expect(done.resultText).toBe(`Wrote hello.txt for ${cli.agent}.`);
 
         const turns = conv.requests();
@@ -313,6 +329,9 @@ describe('the real agent CLIs against a scripted model API', () => {
         expect(run).toMatchObject({ status: 'completed', exitCode: 0, failureClass: null, model: cli.model, resultText: done.resultText });
         expect(run.sessionId).toBeTruthy();
         expect(done.sessionId).toBe(run.sessionId);
+        expect(run.diff, why()).toMatchObject({ branch: `switchyard/${t.id}`, files: [{ path: 'hello.txt', insertions: 1, deletions: 0 }], insertions: 1, deletions: 0 });
+        // The user's checkout is untouched: the work is on the task's branch in the daemon's cache.
+        expect(git(repo, 'status', '--porcelain')).toBe('');
         expect(run.agentVersion).toMatch(/^\d+\.\d+\.\d+/);
         // Two model calls: 250 uncached input, 30 output, 60 read from the cache.
         expect(run.usage).toMatchObject({ inputTokens: 250, outputTokens: 30, cacheReadTokens: 60 });
@@ -366,8 +385,9 @@ describe('the real agent CLIs against a scripted model API', () => {
       it('blocks on a question asked with `switchyard ask`, then resumes its session with only the answer', async ({ expect }) => {
         const client = ws.client();
         const question = 'Which greeting should hello.txt have?';
+        // As the prompt's preamble tells agents to: the daemon puts a `switchyard` command on the agent's PATH.
         const conv = mock.conversation(tag('ask'), [
-          cli.shell(`${sq(process.execPath)} ${sq(CLI)} ask ${sq(question)}`),
+          cli.shell(`switchyard ask ${sq(question)}`),
           text('I asked the user and will wait for the answer.'),
         ]);
         const prompt = `${conv.key} Create hello.txt; ask me which greeting first.`;
