@@ -41,10 +41,10 @@ export function buildProgram(): Command {
   return program;
 }
 
-function report(err: unknown): number {
+function report(err: unknown, usageCode = 2): number {
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
-    return 2; // commander already printed the message
+    return usageCode; // commander already printed the message
   }
   if (err instanceof UsageError) {
     process.stderr.write(`switchyard: ${err.message}\n`);
@@ -80,6 +80,8 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
-    process.exitCode = report(err);
+    // `task run` promises pipelines exit 4 for any input it refuses.
+    const taskRun = argv[2] === 'task' && argv[3] === 'run';
+    process.exitCode = report(err, taskRun ? 4 : 2);
   }
 }

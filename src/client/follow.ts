@@ -21,7 +21,9 @@ export interface FollowOptions {
   reconnectForMs?: number;
 }
 
+/** Done for good: terminal (a failure with a retry scheduled is not), or blocked when asked to stop there. */
 export function settled(task: Task, stopWhenBlocked: boolean): boolean {
+  if (task.status === 'failed' && task.runAfter !== null) return false;
   return isTerminal(task.status) || (stopWhenBlocked && task.status === 'blocked');
 }
 

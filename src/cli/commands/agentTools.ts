@@ -6,8 +6,6 @@
  * same two as an MCP server (`switchyard mcp`, stdio) for CLIs that speak MCP.
  */
 import type { Command } from 'commander';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { z } from 'zod';
 import { SwitchyardClient } from '../../client/index.js';
 import { UsageError } from '../errors.js';
@@ -47,6 +45,7 @@ export function registerAgentTools(program: Command): void {
     .description('(for agents) an MCP server on stdio offering ask_user and report_progress for the current task')
     .action(async () => {
       const { client, taskId } = agentClient();
+      const [{ McpServer }, { StdioServerTransport }] = await Promise.all([import('@modelcontextprotocol/sdk/server/mcp.js'), import('@modelcontextprotocol/sdk/server/stdio.js')]);
       const server = new McpServer({ name: 'switchyard', version: VERSION });
       server.registerTool(
         'ask_user',

@@ -1,7 +1,6 @@
 /** `switchyard daemon` (a runtime for any machine) and `switchyard daemon doctor`. */
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { checkAgents, startDaemon } from '../../daemon/index.js';
 import { createLogger, dataDirFrom, loadConfig } from '../env.js';
 import { UsageError } from '../errors.js';
 import { printJson, printTable } from '../output.js';
@@ -34,6 +33,7 @@ export function registerDaemon(program: Command): void {
       const { config } = loadConfig(flags.config);
       const log = createLogger();
       const stateDir = flags.stateDir ?? join(dataDirFrom(flags.dataDir), 'daemon');
+      const { startDaemon } = await import('../../daemon/index.js');
       const d = await startDaemon({ url, token, config, stateDir, log, version: VERSION, ...(flags.name ? { name: flags.name } : {}) });
       await new Promise<void>((resolve) => {
         const stop = () => void d.stop().finally(resolve);
@@ -49,6 +49,7 @@ export function registerDaemon(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (flags: { config?: string; json?: boolean }) => {
       const { config } = loadConfig(flags.config);
+      const { checkAgents } = await import('../../daemon/index.js');
       const checks = (await checkAgents(config)).map((c) => c.check);
       if (flags.json) printJson({ agents: checks });
       else {

@@ -1,8 +1,7 @@
 /** `switchyard up` and `switchyard serve`. */
 import type { Command } from 'commander';
 import { dataDirFrom, createLogger, loadConfig } from '../env.js';
-import { startStack, type Stack } from '../stack.js';
-import { dashboardPlugin } from '../../server/dashboard.js';
+import type { Stack } from '../stack.js';
 
 interface ServeFlags {
   config?: string;
@@ -35,6 +34,8 @@ export function registerServe(program: Command): void {
 
 async function serve(flags: ServeFlags, withDaemon: boolean): Promise<void> {
   const started = Date.now();
+  // Loaded here, not at the top: every other command starts faster without the server and PGlite.
+  const [{ startStack }, { dashboardPlugin }] = await Promise.all([import('../stack.js'), import('../../server/dashboard.js')]);
   const { config, path } = loadConfig(flags.config);
   const log = createLogger();
   const dataDir = dataDirFrom(flags.dataDir);

@@ -6,6 +6,7 @@ import { isTerminal } from '../../core/taskState.js';
 import { UsageError } from '../errors.js';
 import { ago, printJson, printTable } from '../output.js';
 import { clientFrom, intOption, listOption, withConnection, type ClientFlags } from './common.js';
+import { registerTaskRun } from './taskRun.js';
 
 export interface CreateFlags extends ClientFlags {
   agent?: string;
@@ -132,6 +133,7 @@ function showTask(t: Task, runs: TaskRun[]): void {
 
 export function registerTask(program: Command): void {
   const task = program.command('task').description('create and follow tasks');
+  registerTaskRun(task);
 
   createOptions(task.command('create [prompt]').description('queue a task (prompt as argument, --prompt-file, or - for stdin)')).action(async (prompt: string | undefined, f: CreateFlags) => {
     const body = createBody(prompt, f);
