@@ -16,7 +16,7 @@ import { createServer, type Server } from '../src/server/index.js';
 import type { Db } from '../src/store/db.js';
 import { migrate } from '../src/store/migrate.js';
 import { openStore } from '../src/store/open.js';
-import { ensureEventPartitions } from '../src/store/partitions.js';
+import { ensureAuditPartitions, ensureEventPartitions } from '../src/store/partitions.js';
 import { createToken } from '../src/store/tokens.js';
 import { SwitchyardClient } from '../src/client/index.js';
 
@@ -67,6 +67,7 @@ export async function startBenchServer(cfg: Orchestrator, backend = backendArg()
   }
   await migrate(db);
   await ensureEventPartitions(db);
+  await ensureAuditPartitions(db);
   const defaultWorkspace = await applyWorkspaceConfig(db, cfg);
   const adminToken = (await createToken(db, { role: 'admin', name: 'bench', workspaceId: null })).token;
   const daemonToken = (await createToken(db, { role: 'daemon', name: 'bench', workspaceId: null })).token;

@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { ApiError, UnreachableError } from '../client/index.js';
 import { ConfigError, SwitchyardError } from '../core/errors.js';
 import { registerAgentTools } from './commands/agentTools.js';
+import { registerAudit } from './commands/audit.js';
 import { registerConfig } from './commands/config.js';
 import { registerDaemon } from './commands/daemon.js';
 import { registerMaintenance } from './commands/maintenance.js';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerSkill(program);
   registerAgentTools(program);
   registerMaintenance(program);
+  registerAudit(program);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();

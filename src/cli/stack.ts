@@ -14,7 +14,7 @@ import { createServer, type Server } from '../server/index.js';
 import type { Db } from '../store/db.js';
 import { migrate } from '../store/migrate.js';
 import { openStore, storeOptionsFromConfig } from '../store/open.js';
-import { ensureEventPartitions } from '../store/partitions.js';
+import { ensureAuditPartitions, ensureEventPartitions } from '../store/partitions.js';
 import { serverFilePath } from './connect.js';
 import { VERSION } from './version.js';
 
@@ -51,6 +51,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     const applied = await migrate(db);
     if (applied.length > 0) o.log.info({ applied }, 'migrations applied');
     await ensureEventPartitions(db);
+    await ensureAuditPartitions(db);
     const defaultWorkspace = await applyWorkspaceConfig(db, o.config);
     const admin = await ensureTokenFile(db, join(o.dataDir, 'admin-token'), { role: 'admin', name: 'admin (created by switchyard)' });
     server = await createServer({ db, config: o.config, log: o.log, version: VERSION, defaultWorkspace, plugins: o.plugins, dataDir: o.dataDir });

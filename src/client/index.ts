@@ -9,6 +9,7 @@
  */
 import type { z } from 'zod';
 import * as api from '../core/api.js';
+import * as audit from '../core/audit.js';
 import { followTask, type FollowOptions, type StreamItem } from './follow.js';
 
 export interface ClientOptions {
@@ -144,6 +145,14 @@ export class SwitchyardClient {
     list: () => this.request('GET', '/daemons', api.page(api.daemon)),
   };
 
+  /** The workspace's audit log (workspace or instance admins); records cannot be changed through the API. */
+  readonly audit = {
+    /** Newest first. */
+    list: (f: { limit?: number; cursor?: string } = {}) => this.request('GET', '/audit', audit.auditPage, { query: f }),
+    /** Walks the hash chain; `ok: false` names the first broken link. */
+    verify: () => this.request('GET', '/audit/verify', audit.auditVerification),
+  };
+
   /** The workspace's skill library. */
   readonly skills = {
     /** Best first; `score` 0–1. */
@@ -171,3 +180,4 @@ function enc(s: string): string {
 export type { StreamItem, FollowOptions } from './follow.js';
 export type { Task, TaskEvent, TaskGroup, TaskRun, Workspace, Token, CreatedToken, Daemon, Whoami } from '../core/api.js';
 export type { Skill, SkillHit, ImportResult, ReembedStatus, ArchivedSkill } from '../core/api.js';
+export type { AuditRecord, AuditVerification, AuditBrokenLink } from '../core/audit.js';

@@ -17,6 +17,7 @@ import type { Orchestrator } from '../core/config/index.js';
 import { AuthError } from '../core/errors.js';
 import type { Db } from '../store/db.js';
 import { markServerDaemonsOffline } from '../store/daemons.js';
+import { auditMaintenance, installAuditHooks } from './audit.js';
 import { bearer, createAuthenticator, type Authenticator } from './auth.js';
 import { createBus, type Bus } from './bus.js';
 import { createDaemonHub, type DaemonHub } from './daemonHub.js';
@@ -25,6 +26,7 @@ import { frameworkError, installErrorHandling } from './errorHandler.js';
 import { createEventWriter } from './eventWriter.js';
 import { scheduleMaintenance, type MaintenanceScheduler, type MaintenanceStep } from './maintenance.js';
 import { createReaper, type Reaper } from './reaper.js';
+import { auditRoutes } from './routes/audit.js';
 import { probeRoutes, systemRoutes } from './routes/system.js';
 import { taskRoutes } from './routes/tasks.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -117,7 +119,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
     skills.enqueueIndexing(task.id, task.workspaceId).catch((err: unknown) => log.error({ err, taskId: task.id }, 'queueing the skill indexing failed'));
   });
   const tasks = createTaskService({ db, bus, config, log, skills });
-  const maintenance = scheduleMaintenance(db, config, log, opts.maintenanceSteps);
+  const maintenance = scheduleMaintenance(db, config, log, { ...auditMaintenance(db), ...opts.maintenanceSteps });
   const ctx: RouteContext = { db, bus, config, log, auth, tasks, daemons, streams, defaultWorkspace: opts.defaultWorkspace, skills, maintenance };
 
   await app.register(fastifySwagger, {
@@ -152,12 +154,14 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
         if (!p) throw new AuthError('the token is unknown, revoked or expired');
         req.principal = p;
       });
+      installAuditHooks(scope, { db, defaultWorkspace: opts.defaultWorkspace });
       const api = scope.withTypeProvider<ZodTypeProvider>() as unknown as Api;
       workspaceRoutes(api, ctx);
       tokenRoutes(api, ctx);
       taskRoutes(api, ctx);
       skillRoutes(api, ctx);
       systemRoutes(api, ctx);
+      auditRoutes(api, ctx);
       scope.get('/stream', { websocket: true, config: { public: true }, schema: { hide: true } }, (socket) => streams.accept(socket));
       scope.get('/daemon/connect', { websocket: true, schema: { hide: true } }, (socket, req) => {
         const p = req.principal;

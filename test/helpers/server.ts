@@ -10,7 +10,7 @@ import { SwitchyardClient } from '../../src/client/index.js';
 import type { Orchestrator } from '../../src/core/config/index.js';
 import { applyWorkspaceConfig } from '../../src/server/bootstrap.js';
 import { createServer, type Server, type ServerOptions } from '../../src/server/index.js';
-import { ensureEventPartitions } from '../../src/store/partitions.js';
+import { ensureAuditPartitions, ensureEventPartitions } from '../../src/store/partitions.js';
 import { createToken, type Role } from '../../src/store/tokens.js';
 import { createWorkspace } from '../../src/store/workspaces.js';
 import type { CreateWorkspaceBody } from '../../src/core/api.js';
@@ -67,6 +67,7 @@ export async function startTestServer(
   const db = opts.db ?? (await createTestDb());
   if (ownDb) track(db, 'test database');
   await ensureEventPartitions(db);
+  await ensureAuditPartitions(db);
   const defaultWorkspace = await applyWorkspaceConfig(db, config);
   const mk = async (role: Role, workspaceId: string | null, daemonWorkspaces: string[] | null = null) =>
     (await createToken(db, { role, name: `test ${role}`, workspaceId, daemonWorkspaces })).token;
