@@ -31,6 +31,8 @@ import {
 } from './browser.js';
 
 const MISSING_BINARY = '/nonexistent/bin/ghost-agent';
+/** Leases long enough that a busy machine (browser, server, daemon and agents on two cores) does not lose runs. */
+const runtime = { lease: '15s' };
 
 describe('the dashboard in Chromium', () => {
   let s: TestServer;
@@ -41,11 +43,14 @@ describe('the dashboard in Chromium', () => {
 
   beforeAll(async () => {
     browser = await launchBrowser();
-    s = await startTestServer({ plugins: [dashboardPlugin(testLog, dashboardDir())] });
-    d = await startTestDaemon(s.url, s.daemonToken, { name: 'laptop' });
+    s = await startTestServer({ config: { runtime }, plugins: [dashboardPlugin(testLog, dashboardDir())] });
+    d = await startTestDaemon(s.url, s.daemonToken, { name: 'laptop', config: { runtime } });
     // A runtime whose config names an agent whose binary does not exist.
-    broken = await startTestDaemon(s.url, s.daemonToken, { name: 'broken-box', config: { agents: [fakeAgent(), { name: 'ghost', binary: MISSING_BINARY }] } });
+    broken = await startTestDaemon(s.url, s.daemonToken, { name: 'broken-box', config: { runtime, agents: [fakeAgent(), { name: 'ghost', binary: MISSING_BINARY }] } });
     page = await browser.newPage();
+    // Signed in once for the tests that do not test signing in (each may run alone with -t).
+    await page.goto(`${s.url}/#token=${s.adminToken}`);
+    await page.waitForSelector('h1:has-text("Board")');
   }, 60_000);
   afterAll(async () => {
     await page?.close();
@@ -58,6 +63,17 @@ describe('the dashboard in Chromium', () => {
 
   const nav = (p: Page, name: string) => p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
   const statusOf = (p: Page) => p.getAttribute('[data-testid="task-page"]', 'data-status');
+  /** Waits for the task page to show `status`; on timeout the error says what the server and the page had. */
+  const pageShows = async (p: Page, taskId: string, status: string, timeoutMs = 30_000) => {
+    try {
+      await until(async () => (await statusOf(p)) === status, `the page to show ${status}`, timeoutMs);
+    } catch (err) {
+      const t = await s.admin.tasks.get(taskId).catch(() => undefined);
+      const shown = await statusOf(p).catch(() => 'no task page');
+      const live = await p.getAttribute('[data-testid="stream-state"]', 'data-state').catch(() => '?');
+      throw new Error(`${(err as Error).message}; the server has ${t?.status} (cancel requested: ${t?.cancelRequested}), the page shows ${shown}, stream ${live}`, { cause: err });
+    }
+  };
 
   it('signs in with #token, creates a task, streams its lines live, and moves it to completed on the board without a reload', async () => {
     const started = Date.now();
@@ -101,7 +117,7 @@ describe('the dashboard in Chromium', () => {
 
     // Back on the task: the whole transcript, once each, in order.
     await page.locator(`[data-task-id="${taskId}"]`).click();
-    await until(async () => (await statusOf(page)) === 'completed', 'the task page', 30_000);
+    await pageShows(page, taskId, 'completed');
     const lines = await until(async () => {
       const l = await transcriptLines(page);
       return l.length >= 60 ? l : undefined;
@@ -119,7 +135,7 @@ describe('the dashboard in Chromium', () => {
     await until(async () => (await statusOf(page)) === 'executing' && (await transcriptLines(page)).length > 0, 'the task to run', 30_000);
     await page.getByRole('button', { name: 'Cancel task' }).click();
     await page.getByRole('button', { name: 'Yes, cancel it' }).click();
-    await until(async () => (await statusOf(page)) === 'cancelled', 'the page to show cancelled', 30_000);
+    await pageShows(page, task.id, 'cancelled');
     expect((await s.admin.tasks.get(task.id)).status).toBe('cancelled');
     await expect.poll(() => page.locator('[data-testid="run"]').first().textContent(), { timeout: 15_000 }).toMatch(/cancelled/);
     expect(await page.getByRole('button', { name: 'Cancel task' }).count()).toBe(0);
@@ -135,12 +151,12 @@ describe('the dashboard in Chromium', () => {
     await transition(s.db, { taskId: task.id, from: ['executing'], to: 'blocked', actor: 'daemon', set: { question: 'Push to main or open a pull request?' } });
 
     await page.goto(`${s.url}/#/tasks/${task.id}`);
-    await until(async () => (await statusOf(page)) === 'blocked', 'the page to show blocked', 30_000);
+    await pageShows(page, task.id, 'blocked');
     expect(await page.getByTestId('question').textContent()).toContain('Push to main or open a pull request?');
     await page.getByLabel('Your answer').fill('Open a pull request.');
     await screenshot(page, 'task-blocked');
     await page.getByRole('button', { name: 'Send answer' }).click();
-    await until(async () => (await statusOf(page)) === 'queued', 'the page to show queued', 30_000);
+    await pageShows(page, task.id, 'queued');
     const after = await s.admin.tasks.get(task.id);
     expect(after).toMatchObject({ status: 'queued', answer: 'Open a pull request.' });
     await expect.poll(() => page.locator('[data-testid="timeline"] li').last().textContent(), { timeout: 15_000 }).toMatch(/queued.*user.*answered/s);

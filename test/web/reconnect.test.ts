@@ -12,6 +12,8 @@ import { until } from '../helpers/wait.js';
 import { dashboardDir, errors, launchBrowser, recordStreamStates, screenshot, streamStates, transcriptLines, type Browser } from './browser.js';
 
 const LINES = 200;
+/** Leases long enough that a busy machine does not lose the run while the server is down. */
+const runtime = { lease: '15s' };
 
 describe('the task page across a server restart', () => {
   let s: TestServer;
@@ -21,8 +23,8 @@ describe('the task page across a server restart', () => {
 
   beforeAll(async () => {
     browser = await launchBrowser();
-    s = await startTestServer({ plugins: [dashboardPlugin(testLog, dashboardDir())] });
-    d = await startTestDaemon(s.url, s.daemonToken);
+    s = await startTestServer({ config: { runtime }, plugins: [dashboardPlugin(testLog, dashboardDir())] });
+    d = await startTestDaemon(s.url, s.daemonToken, { config: { runtime } });
     page = await browser.newPage();
   }, 60_000);
   afterAll(async () => {

@@ -28,8 +28,9 @@ const HINT: Record<TaskStatus, string> = {
 
 export function BoardPage() {
   const { api, workspace, canWrite } = useSession();
-  const active = useQuery({ queryKey: keys.board(workspace, 'active'), queryFn: () => api.tasks({ status: ACTIVE_STATUSES, limit: 500 }) });
-  const finished = useQuery({ queryKey: keys.board(workspace, 'finished'), queryFn: () => api.tasks({ status: FINISHED_STATUSES, limit: FINISHED_SHOWN }) });
+  // Live through the stream; the slow re-read only covers a change notification lost on the server's side.
+  const active = useQuery({ queryKey: keys.board(workspace, 'active'), queryFn: () => api.tasks({ status: ACTIVE_STATUSES, limit: 500 }), refetchInterval: 60_000 });
+  const finished = useQuery({ queryKey: keys.board(workspace, 'finished'), queryFn: () => api.tasks({ status: FINISHED_STATUSES, limit: FINISHED_SHOWN }), refetchInterval: 60_000 });
   const daemons = useQuery({ queryKey: keys.daemons(workspace, false), queryFn: () => api.daemons(), refetchInterval: 10_000 });
   const [agent, setAgent] = useState('');
   const [text, setText] = useState('');

@@ -17,7 +17,13 @@ import { useTranscript } from '../stream/useStream.js';
 
 export function TaskPage({ id }: { id: string }) {
   const { api } = useSession();
-  const task = useQuery({ queryKey: keys.task(id), queryFn: () => api.task(id) });
+  const task = useQuery({
+    queryKey: keys.task(id),
+    queryFn: () => api.task(id),
+    // The stream keeps it current; this slow re-read only covers a change notification lost on the
+    // server's side (several servers whose LISTEN connection dropped).
+    refetchInterval: (q) => (q.state.data && !['completed', 'failed', 'cancelled'].includes(q.state.data.status) ? 30_000 : false),
+  });
   const runs = useQuery({ queryKey: keys.runs(id), queryFn: () => api.runs(id), enabled: task.isSuccess });
   const { events, error: streamError } = useTranscript(id);
 
