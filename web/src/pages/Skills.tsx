@@ -5,7 +5,7 @@
  */
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
-import { ErrorNotice, isRouteMissing, Loading, NotAvailable } from '../components/common.js';
+import { ErrorNotice, isRouteMissing, NotAvailable } from '../components/common.js';
 import { ago, count } from '../format.js';
 import { taskHref } from '../router.js';
 import { useSession } from '../session.js';
@@ -37,11 +37,18 @@ export function SkillsPage({ initialQuery }: { initialQuery: string }) {
             <span className="visually-hidden">Search skills</span>
             <input type="search" value={q} onChange={(e) => setQ(e.target.value)} placeholder="Describe what you need: “retry flaky tests”" aria-label="Search skills" />
           </label>
+          {skills.isFetching && (
+            <span className="muted small" role="status">
+              searching…
+            </span>
+          )}
         </div>
       </div>
       <p className="muted small">Skills are learned from completed tasks and suggested to agents for similar prompts. The search is by meaning, not by words.</p>
       {skills.isPending ? (
-        <Loading what="skills" />
+        <p className="muted" aria-busy="true">
+          Searching… (the server's first search after a start also loads its embedding model)
+        </p>
       ) : skills.error ? (
         <ErrorNotice error={skills.error} what="skills" />
       ) : skills.data.items.length === 0 ? (
