@@ -4,7 +4,7 @@
  * as a second vitest project. In CI (SWITCHYARD_REQUIRE_POSTGRES=1) a missing
  * DATABASE_URL is an error, never a silent skip.
  */
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 const postgres = Boolean(process.env.DATABASE_URL);
 if (process.env.SWITCHYARD_REQUIRE_POSTGRES === '1' && !postgres) {
@@ -20,12 +20,14 @@ const shared = {
 
 /** Suites that use the database; they run on both backends. */
 const DB_SUITES = ['test/store/**/*.test.ts', 'test/server/**/*.test.ts', 'test/e2e/**/*.test.ts'];
+/** End-to-end files whose subject is not the database (real agent CLIs against a mock model): PGlite only, they cost minutes. */
+const NOT_ON_POSTGRES = ['test/e2e/realAgents.test.ts'];
 
 export default defineConfig({
   test: {
     projects: [
       { test: { ...shared, name: 'pglite', include: ['test/**/*.test.ts'], env: { SWITCHYARD_TEST_DB: 'pglite' } } },
-      ...(postgres ? [{ test: { ...shared, name: 'postgres', include: DB_SUITES, env: { SWITCHYARD_TEST_DB: 'postgres' } } }] : []),
+      ...(postgres ? [{ test: { ...shared, name: 'postgres', include: DB_SUITES, exclude: [...configDefaults.exclude, ...NOT_ON_POSTGRES], env: { SWITCHYARD_TEST_DB: 'postgres' } } }] : []),
     ],
   },
 });

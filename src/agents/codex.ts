@@ -34,7 +34,9 @@ import type { AgentAdapter, Invocation, LineParser, NormalizedEvent, Outcome, Ru
 function buildInvocation(spec: RunSpec): Invocation {
   const codexHome = join(spec.sessionDir ?? spec.scratchDir, 'codex-home');
   // `--sandbox` and `--cd` belong to `exec` (not to `exec resume`), so they come before the subcommand.
-  const args = ['exec', '--json', '--skip-git-repo-check', '--sandbox', 'workspace-write', `--cd=${spec.workdir}`];
+  // The workspace-write sandbox also blocks the network; the agent's `switchyard ask`
+  // and `progress` must reach the server (seen with codex 0.169: EPERM on 127.0.0.1).
+  const args = ['exec', '--json', '--skip-git-repo-check', '--sandbox', 'workspace-write', '-c', 'sandbox_workspace_write.network_access=true', `--cd=${spec.workdir}`];
   if (spec.model) args.push(`--model=${spec.model}`);
   args.push(...(spec.extraArgs ?? []));
   if (spec.resumeSessionId) args.push('resume', '--', spec.resumeSessionId, '-');

@@ -87,13 +87,18 @@ export async function checkAgent(entry: AgentEntry, timeoutMs = VERSION_TIMEOUT_
   const adapter = getAdapter(entry.name, entry.config);
   const versionArgs = entry.config?.version_args ?? adapter.versionArgs;
   if (versionArgs.length === 0) return { ...base, status: 'ok', reason: null };
-  try {
-    const out = await new Promise<string>((ok, fail) => {
-      execFile(entry.binary!, [...versionArgs], { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1024 * 1024, env: process.env }, (err, stdout, stderr) => {
+  // With the agent's own environment (its HOME, its keys), as it will run.
+  const env = { ...process.env, ...(entry.config?.env ?? {}) };
+  const probe = () =>
+    new Promise<string>((ok, fail) => {
+      execFile(entry.binary!, [...versionArgs], { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1024 * 1024, env }, (err, stdout, stderr) => {
         if (err) fail(err);
         else ok(`${stdout}\n${stderr}`);
       });
     });
+  try {
+    // A slow start on a busy machine is not a broken CLI: one more try before saying so.
+    const out = await probe().catch((err: NodeJS.ErrnoException & { killed?: boolean }) => (err.killed ? probe() : Promise.reject(err)));
     const version = adapter.parseVersion(out) ?? null;
     return { ...base, version, status: 'ok', reason: null };
   } catch (err) {

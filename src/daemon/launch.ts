@@ -12,7 +12,7 @@ import type { AgentConfigFile } from '../core/config/index.js';
 import type { AssignFrame } from '../core/protocol.js';
 import { containerCommand, type ContainerSpec } from './container.js';
 import { agentEnv } from './env.js';
-import { composePrompt } from './prompt.js';
+import { askInstructions, composePrompt } from './prompt.js';
 import { runDir } from './state.js';
 import { prepareWorktree, type Worktree } from './worktree.js';
 
@@ -28,7 +28,7 @@ export interface LaunchInput {
   stateDir: string;
   daemonId: string;
   /** Tell the agent how to ask questions (known CLIs; command agents get the prompt verbatim). */
-  preamble: string | undefined;
+  withPreamble: boolean;
 }
 
 export interface LaunchPlan {
@@ -70,14 +70,15 @@ export async function planLaunch(i: LaunchInput): Promise<LaunchPlan> {
   const sessionDir = join(i.stateDir, 'sessions', a.taskId);
   mkdirSync(workdir, { recursive: true });
   mkdirSync(scratchDir, { recursive: true });
+  const shimDir = ensureShim(i.stateDir);
   const composed = composePrompt(a, {
     supportsResume: i.adapter.supportsResume,
     selfId: i.daemonId,
     ...(a.previousFailure ? { retrySummary: a.previousFailure } : {}),
-    ...(i.preamble ? { preamble: i.preamble } : {}),
+    // The shim by its absolute path: some CLIs run commands in a login shell whose profile resets PATH.
+    ...(i.withPreamble ? { preamble: askInstructions(join(shimDir, 'switchyard')) } : {}),
   });
   const model = a.model ?? i.agentConfig?.default_model;
-  const shimDir = ensureShim(i.stateDir);
   const taskEnv = {
     SWITCHYARD_TASK_ID: a.taskId,
     SWITCHYARD_ATTEMPT: String(a.attempt),

@@ -14,9 +14,12 @@ export interface RunPrompt {
 }
 
 /** Told to agents that can run commands: how to ask a question or report progress. */
-export const ASK_INSTRUCTIONS =
-  'If you need a decision or information from the user to finish, run `switchyard ask "<your question>"` (or call the ask_user tool), then end your turn; ' +
-  'the task pauses and you will be resumed with the answer. Report milestones with `switchyard progress "<note>"`.';
+export function askInstructions(command = 'switchyard'): string {
+  return (
+    `If you need a decision or information from the user to finish, run \`${command} ask "<your question>"\` (or call the ask_user tool if you have it), then end your turn; ` +
+    `the task pauses and you will be resumed with the answer. Report milestones with \`${command} progress "<note>"\`.`
+  );
+}
 
 export interface PromptOptions {
   supportsResume: boolean;

@@ -16,7 +16,6 @@ import type { ContainerSpec } from './container.js';
 import { planLaunch } from './launch.js';
 import { LineSplitter } from './lines.js';
 import { stopGroup } from './processGroup.js';
-import { ASK_INSTRUCTIONS } from './prompt.js';
 import { summarizeWorktree, type DiffSummary, type Worktree } from './worktree.js';
 
 export interface RunLimits {
@@ -99,7 +98,7 @@ export class Run {
       agentConfig: this.s.agentConfig,
       stateDir: this.s.stateDir,
       daemonId: this.s.daemonId,
-      preamble: isKnownAgent(adapter.name) ? ASK_INSTRUCTIONS : undefined,
+      withPreamble: isKnownAgent(adapter.name),
     });
     // Cancelled while the working copy was being prepared.
     if (this.settled || this.stop) return void this.finish({ code: null, signal: null });

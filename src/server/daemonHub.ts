@@ -203,6 +203,16 @@ export function createDaemonHub(deps: DaemonHubDeps) {
         case 'started': {
           const task = await recordStarted({ db, daemonId: c.id, execLeaseMs }, frame);
           if (!task) {
+            // A `started` resent from the outbox after a reconnect: the run is
+            // already executing here, so this is a duplicate, not a stray run.
+            const { rows } = await db.query<{ workspace_id: string }>(
+              `SELECT workspace_id FROM tasks WHERE id = $1 AND status = 'executing' AND daemon_id = $2 AND attempt = $3`,
+              [frame.taskId, c.id, frame.attempt],
+            );
+            if (rows[0]) {
+              c.active.set(frame.taskId, { attempt: frame.attempt, workspaceId: rows[0].workspace_id });
+              return;
+            }
             c.active.delete(frame.taskId);
             c.send({ type: 'cancel', taskId: frame.taskId, attempt: frame.attempt, reason: 'the task is no longer assigned to this runtime' });
             return;

@@ -8,7 +8,7 @@ const started = line({ type: 'thread.started', thread_id: 't-1' });
 describe('codex invocation', () => {
   it('runs exec --json in a writable sandbox with the prompt on stdin and its own CODEX_HOME', () => {
     const inv = codex.buildInvocation(spec());
-    expect(inv.args).toEqual(['exec', '--json', '--skip-git-repo-check', '--sandbox', 'workspace-write', '--cd=/work/tree', '-']);
+    expect(inv.args).toEqual(['exec', '--json', '--skip-git-repo-check', '--sandbox', 'workspace-write', '-c', 'sandbox_workspace_write.network_access=true', '--cd=/work/tree', '-']);
     expect(inv.stdin).toBe('Say hi');
     expect(inv.env).toEqual({ CODEX_HOME: '/scratch/run-1/codex-home' });
     expect(inv.ensureDirs).toEqual(['/scratch/run-1/codex-home']);
@@ -21,7 +21,7 @@ describe('codex invocation', () => {
 
   it('adds the model and extra options before the prompt', () => {
     const inv = codex.buildInvocation(spec({ model: 'gpt-5-codex', extraArgs: ['-c', 'model_provider=mock'] }));
-    expect(inv.args.slice(6)).toEqual(['--model=gpt-5-codex', '-c', 'model_provider=mock', '-']);
+    expect(inv.args.slice(8)).toEqual(['--model=gpt-5-codex', '-c', 'model_provider=mock', '-']);
   });
 
   it('resumes with `exec … resume -- <thread> -`, keeping the exec-only options before the subcommand', () => {
@@ -32,6 +32,8 @@ describe('codex invocation', () => {
       '--skip-git-repo-check',
       '--sandbox',
       'workspace-write',
+      '-c',
+      'sandbox_workspace_write.network_access=true',
       '--cd=/work/tree',
       '--model=m',
       'resume',

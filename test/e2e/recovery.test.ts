@@ -85,6 +85,23 @@ describe('recovery', () => {
     }
   });
 
+  it('keeps a run that had not printed anything when the server restarted (its resent `started` is a duplicate)', async () => {
+    const d = await startTestDaemon(s.url, s.daemonToken);
+    try {
+      const task = await s.admin.tasks.create({ assignedAgent: 'fake', prompt: 'quiet --sleep 2500 --lines 1' });
+      await until(async () => (await s.admin.tasks.get(task.id)).status === 'executing', 'the run to start');
+      await s.restart();
+      const done = await until(async () => {
+        const t = await s.admin.tasks.get(task.id);
+        return t.status === 'completed' || t.status === 'cancelled' || t.status === 'failed' ? t : undefined;
+      }, 'the run to end', 20_000);
+      expect(done.status).toBe('completed');
+      expect(done.attempt).toBe(1);
+    } finally {
+      await d.stop();
+    }
+  });
+
   it('reconciles on hello: a run the restarted daemon no longer has is lost and re-queued', async () => {
     const raw = await connectRawDaemon(s.url, s.daemonToken, { agents: ['raw-agent'] });
     raw.hello();
