@@ -67,6 +67,7 @@ export class Run {
   private idleTimer: NodeJS.Timeout | undefined;
   private finalTimer: NodeJS.Timeout | undefined;
   private settled = false;
+  private readonly assignedAt = Date.now();
   readonly done: Promise<void>;
   private resolveDone!: () => void;
   private readonly parser;
@@ -304,7 +305,7 @@ export class Run {
           this.s.hooks.finished({ ...base, outcome: 'failed', failureClass: c.failureClass, reason: o.reason, retryAt: c.retryAt ?? null });
         }
       }
-      this.s.log.info({ outcome: this.stop?.kind ?? 'exit', code: exit.code, signal: exit.signal, lastSeq: this.seq - 1 }, 'run ended');
+      this.s.log.info({ outcome: this.stop?.kind ?? 'exit', code: exit.code, signal: exit.signal, lastSeq: this.seq - 1, durationMs: Date.now() - this.assignedAt }, 'run ended');
     } finally {
       // Resolved on every path, so the daemon always frees the slot.
       this.resolveDone();

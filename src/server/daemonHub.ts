@@ -28,6 +28,7 @@ import type { Bus } from './bus.js';
 import { reconcileOnHello } from './reconcile.js';
 import { recordFinished, recordStarted, releaseClaim } from './runReports.js';
 import type { EventWriter } from './eventWriter.js';
+import type { Metrics } from './metrics.js';
 import type { StreamHub } from './streamHub.js';
 
 export interface ActiveRun {
@@ -56,6 +57,7 @@ export interface DaemonHubDeps {
   streams: StreamHub;
   writer: EventWriter;
   publicUrl: () => string;
+  metrics?: Metrics;
 }
 
 export type DaemonHub = ReturnType<typeof createDaemonHub>;
@@ -77,6 +79,7 @@ export function createDaemonHub(deps: DaemonHubDeps) {
   bus.subscribe('cancel', (p) => {
     const c = conns.get(String(p.daemonId));
     if (!c) return;
+    log.info({ taskId: String(p.taskId), daemonId: c.id, attempt: Number(p.attempt) }, 'cancel sent to runtime');
     c.send({ type: 'cancel', taskId: String(p.taskId), attempt: Number(p.attempt), reason: String(p.reason ?? 'cancelled') });
   });
 
@@ -96,13 +99,14 @@ export function createDaemonHub(deps: DaemonHubDeps) {
     // before it are stored, so "events before finished" still holds.
     let writes: Promise<void> = Promise.resolve();
     let alive = true;
-    const clog = log.child({ remote, tokenId: principal.id });
+    // Bound to the runtime's id and name once it has said hello, so every line about it carries them.
+    let clog = log.child({ remote, tokenId: principal.id });
 
     const error = (code: string, message: string) => sendRaw(ws, { type: 'error', code, message });
 
     const ping = setInterval(() => {
       if (!alive) {
-        clog.warn({ daemonId: conn?.id }, 'runtime missed its heartbeat; closing');
+        clog.warn('runtime missed its heartbeat; closing');
         ws.terminate();
         return;
       }
@@ -135,7 +139,7 @@ export function createDaemonHub(deps: DaemonHubDeps) {
       chain = chain
         .then(() => handle(frame))
         .catch((err: unknown) => {
-          clog.error({ err: coerceError(err), type: frame.type }, 'handling a runtime frame failed');
+          clog.error({ err: coerceError(err), type: frame.type, taskId: 'taskId' in frame ? frame.taskId : undefined }, 'handling a runtime frame failed');
           error('server_error', `could not handle ${frame.type}; it will be retried when resent`);
         });
     });
@@ -145,7 +149,8 @@ export function createDaemonHub(deps: DaemonHubDeps) {
       if (!conn) return;
       const c = conn;
       if (conns.get(c.id) === c) conns.delete(c.id);
-      clog.info({ daemonId: c.id }, 'runtime disconnected');
+      if (!conns.has(c.id)) deps.metrics?.daemonGone(c);
+      clog.info('runtime disconnected');
       // Its runs keep their leases: a quick reconnect resumes them; otherwise the reaper reclaims them.
       void chain
         .then(async () => {
@@ -167,10 +172,11 @@ export function createDaemonHub(deps: DaemonHubDeps) {
         case 'health': {
           const wasThrottled = c.throttled;
           c.throttled = frame.throttled;
+          deps.metrics?.daemonHealth(c, frame);
           await recordHealth(db, c.id, frame, frame.throttled, frame.throttleReason);
           await touchDaemon(db, c.id, execLeaseMs);
           if (wasThrottled !== c.throttled) {
-            clog.info({ daemonId: c.id, throttled: c.throttled, reason: frame.throttleReason }, 'runtime throttle changed');
+            clog.info({ throttled: c.throttled, reason: frame.throttleReason }, 'runtime throttle changed');
             if (!c.throttled) bus.publish('dispatch', {});
           }
           bus.publish('daemon', { id: c.id });
@@ -230,7 +236,8 @@ export function createDaemonHub(deps: DaemonHubDeps) {
           const task = await recordFinished({ db, daemonId: c.id, execLeaseMs, backoff, policy }, frame);
           c.active.delete(frame.taskId);
           c.send({ type: 'ack', taskId: frame.taskId, attempt: frame.attempt, seq: frame.lastSeq, finished: true });
-          clog.info({ daemonId: c.id, taskId: frame.taskId, attempt: frame.attempt, outcome: frame.outcome, failureClass: frame.failureClass }, 'run finished');
+          if (task) deps.metrics?.runEnded({ agent: task.assignedAgent, outcome: task.status, failureClass: frame.failureClass, usage: frame.usage, costUsd: frame.costUsd });
+          clog.info({ taskId: frame.taskId, attempt: frame.attempt, maxAttempts: task?.maxAttempts, outcome: frame.outcome, failureClass: frame.failureClass }, 'run finished');
           if (task) bus.publish('task', { id: task.id, workspaceId: task.workspaceId, status: task.status });
           if (task?.status === 'completed') {
             for (const l of completedListeners) {
@@ -259,6 +266,7 @@ export function createDaemonHub(deps: DaemonHubDeps) {
       writes = written.then(
         () => {
           queueAck({ taskId: frame.taskId, attempt: frame.attempt, seq: lastSeq, finished: false });
+          deps.metrics?.eventsStored(run.workspaceId, frame.events);
           deps.streams.pushEvents(frame.taskId, run.workspaceId, frame.events.map((e) => ({ ...e, attempt: frame.attempt })));
           bus.publish('events', { taskId: frame.taskId, workspaceId: run.workspaceId, lastSeq }, frame.taskId);
         },
@@ -320,14 +328,16 @@ export function createDaemonHub(deps: DaemonHubDeps) {
         ws,
         send: (f) => sendRaw(ws, f),
       };
-      const { keep, cancel, changed } = await reconcileOnHello(db, frame);
+      const { keep, cancel, changed, lost } = await reconcileOnHello(db, frame);
+      for (const t of lost) deps.metrics?.runEnded({ agent: t.assignedAgent, outcome: 'failed', failureClass: 'runtime_lost' });
       for (const [taskId, run] of keep) c.active.set(taskId, run);
       for (const r of cancel) c.send({ type: 'cancel', taskId: r.taskId, attempt: r.attempt, reason: r.reason });
       for (const t of changed) bus.publish('task', { id: t.id, workspaceId: t.workspaceId, status: t.status });
       conn = c;
+      clog = clog.child({ daemonId: c.id, daemonName: c.name });
       conns.set(c.id, c);
       c.send({ type: 'welcome', protocol: PROTOCOL_VERSION, serverVersion: deps.version, heartbeatMs, maxMessageSize: maxMessage });
-      clog.info({ daemonId: c.id, name: c.name, capacity: c.capacity, agents: okAgents(c), running: keep.size }, 'runtime connected');
+      clog.info({ capacity: c.capacity, agents: okAgents(c), running: keep.size }, 'runtime connected');
       await refreshQueueReasons(db);
       bus.publish('daemon', { id: c.id });
       bus.publish('dispatch', {});
@@ -377,6 +387,12 @@ export function createDaemonHub(deps: DaemonHubDeps) {
     },
     connected(): number {
       return conns.size;
+    },
+    /** Runtimes connected to this process, and how many of them are throttled (metrics). */
+    stats(): { online: number; throttled: number } {
+      let throttled = 0;
+      for (const c of conns.values()) if (c.throttled) throttled++;
+      return { online: conns.size, throttled };
     },
     close(): void {
       for (const c of conns.values()) c.ws.close(1001, 'server shutting down');

@@ -13,6 +13,7 @@ import type { Task } from '../core/api.js';
 import type { AssignFrame } from '../core/protocol.js';
 import type { Bus } from './bus.js';
 import type { DaemonHub } from './daemonHub.js';
+import type { Metrics } from './metrics.js';
 
 export interface DispatcherDeps {
   db: Db;
@@ -23,6 +24,7 @@ export interface DispatcherDeps {
   publicUrl: () => string;
   /** Milliseconds between safety sweeps (run_after coming due, missed signals). */
   sweepMs?: number;
+  metrics?: Metrics;
   /** The skill library's part of an assignment: suggestions with their descriptions, and whether the prompt includes them. */
   prepareAssign?: (t: Task) => Promise<{ suggestions: AssignFrame['suggestions']; injectSuggestions: boolean }>;
 }
@@ -76,6 +78,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       // One task at a time while several runtimes compete (spreads work by
       // weight); a lone runtime takes what fits in one claim.
       const slots = candidates.length > 1 ? 1 : chosen.free;
+      const claimStart = performance.now();
       const claimed = await claimTasks(db, {
         daemonId: chosen.conn.id,
         workspaces: chosen.conn.workspaces,
@@ -83,6 +86,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         slots,
         leaseMs: deps.claimLeaseMs,
       });
+      const claimedAt = performance.now();
+      deps.metrics?.claimed(claimedAt - claimStart);
       if (claimed.length === 0) {
         exhausted.add(chosen.conn.id);
         continue;
@@ -123,6 +128,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
           injectSuggestions: skills.injectSuggestions,
           metadata: t.metadata,
         });
+        deps.metrics?.dispatched(c.queuedMs + performance.now() - claimedAt);
         bus.publish('task', { id: t.id, workspaceId: t.workspaceId, status: 'claimed' });
         log.debug({ taskId: t.id, daemonId: chosen.conn.id, attempt: t.attempt }, 'assigned');
       }

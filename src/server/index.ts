@@ -25,6 +25,7 @@ import { createDispatcher, type Dispatcher } from './dispatcher.js';
 import { frameworkError, installErrorHandling } from './errorHandler.js';
 import { createEventWriter } from './eventWriter.js';
 import { scheduleMaintenance, type MaintenanceScheduler, type MaintenanceStep } from './maintenance.js';
+import { createMetrics, metricsRoute, type Metrics } from './metrics.js';
 import { createReaper, type Reaper } from './reaper.js';
 import { auditRoutes } from './routes/audit.js';
 import { probeRoutes, systemRoutes } from './routes/system.js';
@@ -66,6 +67,7 @@ export interface Server {
   streams: StreamHub;
   dispatcher: Dispatcher;
   reaper: Reaper;
+  metrics: Metrics;
   skills: SkillService;
   maintenance: MaintenanceScheduler;
   listen(port?: number, host?: string): Promise<string>;
@@ -74,11 +76,13 @@ export interface Server {
 }
 
 export async function createServer(opts: ServerOptions): Promise<Server> {
-  const { db, config, log } = opts;
+  const { db, config } = opts;
   const serverId = opts.serverId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  // Every line of this server names it: with several servers, logs are read merged.
+  const log = opts.log.child({ serverId });
   const maxMessage = config.streaming.max_message_size;
   const app = Fastify({
-    loggerInstance: log.child({ serverId }) as FastifyBaseLogger,
+    loggerInstance: log as FastifyBaseLogger,
     // Room for the largest prompt plus the rest of a task body; the prompt
     // itself is checked against max_prompt_size with a precise message.
     bodyLimit: Math.max(1024 * 1024, config.runtime.max_prompt_size * 2 + 64 * 1024),
@@ -102,9 +106,10 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
   const auth = createAuthenticator(db);
   const streams = createStreamHub({ db, bus, auth, log, maxMessageSize: maxMessage });
   const writer = createEventWriter(db);
-  const daemons = createDaemonHub({ db, bus, config, log, serverId, version: opts.version, streams, writer, publicUrl: () => baseUrl });
-  const dispatcher = createDispatcher({ db, bus, hub: daemons, log, claimLeaseMs: config.runtime.lease, publicUrl: () => baseUrl, prepareAssign: (t) => skills.forAssign(t) });
-  const reaper = createReaper({ db, bus, log, daemonSilenceMs: Math.max(3 * config.streaming.heartbeat_interval, config.runtime.lease), intervalMs: opts.reaperIntervalMs });
+  const metrics = createMetrics({ db, log, daemons: () => daemons.stats(), dashboards: () => streams.clientCount() });
+  const daemons = createDaemonHub({ db, bus, config, log, serverId, version: opts.version, streams, writer, metrics, publicUrl: () => baseUrl });
+  const dispatcher = createDispatcher({ db, bus, hub: daemons, log, metrics, claimLeaseMs: config.runtime.lease, publicUrl: () => baseUrl, prepareAssign: (t) => skills.forAssign(t) });
+  const reaper = createReaper({ db, bus, log, daemonSilenceMs: Math.max(3 * config.streaming.heartbeat_interval, config.runtime.lease), intervalMs: opts.reaperIntervalMs, metrics });
   const dataDir = opts.dataDir ?? process.env.SWITCHYARD_HOME ?? join(homedir(), '.switchyard');
   const skills = createSkillService({
     db,
@@ -142,6 +147,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
 
   const typed = app.withTypeProvider<ZodTypeProvider>() as unknown as Api;
   probeRoutes(typed, ctx);
+  metricsRoute(app, metrics, config.runtime.metrics_token);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(
@@ -188,6 +194,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
     streams,
     dispatcher,
     reaper,
+    metrics,
     skills,
     maintenance,
     async listen(port = config.runtime.daemon_port, host = config.runtime.host) {
@@ -196,7 +203,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
       const actualPort = typeof addr === 'object' && addr ? addr.port : port;
       const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
       baseUrl = `http://${shownHost}:${actualPort}`;
-      log.info({ url: baseUrl, serverId }, 'server listening');
+      log.info({ url: baseUrl }, 'server listening');
       return baseUrl;
     },
     url: () => baseUrl,

@@ -13,6 +13,7 @@ import type { Db } from '../store/db.js';
 import { refreshQueueReasons } from '../store/claim.js';
 import { resumePreference, transition } from '../store/tasks.js';
 import type { Bus } from './bus.js';
+import type { Metrics } from './metrics.js';
 import { recordLost, releaseClaim } from './runReports.js';
 
 export interface ReaperDeps {
@@ -22,6 +23,7 @@ export interface ReaperDeps {
   /** A runtime unseen for this long is offline. */
   daemonSilenceMs: number;
   intervalMs?: number;
+  metrics?: Metrics;
 }
 
 export interface Reaper {
@@ -65,6 +67,7 @@ export function createReaper(deps: ReaperDeps): Reaper {
       if (t) {
         changed++;
         log.warn({ taskId: t.id, daemonId: r.daemon_id, attempt: r.attempt, was: r.status, now: t.status }, 'lease expired');
+        if (r.status === 'executing') deps.metrics?.runEnded({ agent: t.assignedAgent, outcome: 'failed', failureClass: 'runtime_lost' });
         announce(t);
       }
     }
@@ -79,6 +82,7 @@ export function createReaper(deps: ReaperDeps): Reaper {
       );
       if (done) {
         changed++;
+        log.info({ taskId: done.task.id, attempt: done.task.attempt, maxAttempts: done.task.maxAttempts }, 'retry due; re-queued');
         announce(done.task);
       }
     }

@@ -15,6 +15,8 @@ export interface Reconciliation {
   keep: Map<string, ActiveRun>;
   cancel: { taskId: string; attempt: number; reason: string }[];
   changed: Task[];
+  /** Runs that ended as runtime_lost here (metrics). */
+  lost: Task[];
 }
 
 export async function reconcileOnHello(db: Db, hello: z.infer<typeof helloFrame>): Promise<Reconciliation> {
@@ -24,7 +26,7 @@ export async function reconcileOnHello(db: Db, hello: z.infer<typeof helloFrame>
     `SELECT id, workspace_id, attempt, status FROM tasks WHERE daemon_id = $1 AND status IN ('claimed', 'executing')`,
     [hello.daemonId],
   );
-  const out: Reconciliation = { keep: new Map(), cancel: [], changed: [] };
+  const out: Reconciliation = { keep: new Map(), cancel: [], changed: [], lost: [] };
   const known = new Set<string>();
   for (const r of rows) {
     known.add(key(r.id, r.attempt));
@@ -38,6 +40,7 @@ export async function reconcileOnHello(db: Db, hello: z.infer<typeof helloFrame>
         : recordLost(q, r.id, hello.daemonId, r.attempt, 'reaper', 'the runtime restarted and no longer runs it'),
     );
     if (task) out.changed.push(task);
+    if (task && r.status === 'executing') out.lost.push(task);
   }
   for (const r of hello.running) {
     if (!known.has(key(r.taskId, r.attempt))) {

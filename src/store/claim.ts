@@ -20,6 +20,8 @@ export interface ClaimRequest {
 export interface ClaimedTask {
   task: Task;
   seqStart: number;
+  /** How long the task had been claimable when it was claimed (metrics). */
+  queuedMs: number;
 }
 
 export async function claimTasks(db: Db, req: ClaimRequest): Promise<ClaimedTask[]> {
@@ -36,7 +38,7 @@ export async function claimTasks(db: Db, req: ClaimRequest): Promise<ClaimedTask
       q,
       rows.map((r) => ({ taskId: String(r.id), workspaceId, from: 'queued', to: 'claimed', actor: 'dispatcher', reason: 'claimed by a runtime', attempt: Number(r.attempt), daemonId: req.daemonId })),
     );
-    return rows.map((r) => ({ task: toTask(r), seqStart: Number(r.seq_start) }));
+    return rows.map((r) => ({ task: toTask(r), seqStart: Number(r.seq_start), queuedMs: Number(r.queued_ms) || 0 }));
   });
 }
 

@@ -140,4 +140,12 @@ describe('switchyard config check', () => {
     expect(r.stdout).not.toContain('hunter2-in-file');
     expect(r.stdout).not.toContain('hunter2-in-url');
   });
+
+  it('never prints the metrics token back', async () => {
+    const path = file('metrics.yaml', 'orchestrator:\n  runtime:\n    metrics_token: scrape-me-0123456789abcdef\n');
+    const r = await switchyard(['config', 'check', '--config', path]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('metrics_token');
+    expect(r.stdout).not.toContain('scrape-me-0123456789abcdef');
+  });
 });

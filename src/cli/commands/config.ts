@@ -16,7 +16,7 @@ export function registerConfig(program: Command): void {
       try {
         const { config: resolved, path, overrides } = loadConfig(flags.config);
         // Secrets are not printed back, including a password inside a connection URL.
-        const shown = JSON.parse(JSON.stringify({ orchestrator: resolved }, (k, v: unknown) => (['password', 'api_key'].includes(k) && v ? '***' : k === 'url' && typeof v === 'string' ? maskUrl(v) : v))) as unknown;
+        const shown = JSON.parse(JSON.stringify({ orchestrator: resolved }, (k, v: unknown) => (['password', 'api_key', 'metrics_token'].includes(k) && v ? '***' : k === 'url' && typeof v === 'string' ? maskUrl(v) : v))) as unknown;
         if (flags.json) return printJson({ ok: true, file: path ?? null, overrides, config: shown });
         process.stdout.write(`# ${path ?? 'no configuration file; defaults'}${overrides.length ? ` (environment overrides: ${overrides.join(', ')})` : ''}\n`);
         process.stdout.write(stringify(shown));

@@ -10,6 +10,10 @@
 -- same workspace has committed: the cap holds across server processes.
 -- SKIP LOCKED lets claims for other runtimes pass rows another claim holds.
 -- attempt is counted here; a claim that lapses gives it back (release_claim).
+-- queued_ms (metrics: dispatch latency) is how long the task has been
+-- claimable: since its last transition to queued, or its run_after if later.
+-- One probe of task_transitions_by_task per claimed row, measured on the
+-- database's clock so the server's clock skew does not enter it.
 WITH room AS (
   SELECT w.max_concurrent_tasks
          - (SELECT count(*) FROM tasks a WHERE a.workspace_id = w.id AND a.status IN ('claimed', 'executing')) AS n
@@ -40,4 +44,6 @@ SET status = 'claimed',
 FROM picked
 WHERE t.id = picked.id
   AND t.status = 'queued'
-RETURNING t.*, (SELECT coalesce(max(e.seq), 0) + 1 FROM task_events e WHERE e.task_id = t.id) AS seq_start
+RETURNING t.*, (SELECT coalesce(max(e.seq), 0) + 1 FROM task_events e WHERE e.task_id = t.id) AS seq_start,
+  (SELECT extract(epoch FROM clock_timestamp() - greatest(coalesce(max(q.at), t.created_at), t.run_after)) * 1000
+   FROM task_transitions q WHERE q.task_id = t.id AND q.to_status = 'queued') AS queued_ms
