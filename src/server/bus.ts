@@ -7,6 +7,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type pg from 'pg';
+import { coerceError } from '../core/errors.js';
 import type { Db } from '../store/db.js';
 
 export type BusChannel =
@@ -19,7 +20,13 @@ export type BusChannel =
   /** Cancel a run on whichever server holds its runtime: `{ taskId, attempt, daemonId, reason }`. */
   | 'cancel'
   /** A runtime connected, disconnected or reported health: `{ id }`. */
-  | 'daemon';
+  | 'daemon'
+  /**
+   * Local only, from the bus itself: its LISTEN connection was lost and is
+   * back, so notifications from other servers may have been missed;
+   * subscribers re-read what they show or act on.
+   */
+  | 'resync';
 
 export type Origin = 'local' | 'remote';
 export type BusHandler = (payload: Record<string, unknown>, origin: Origin) => void;
@@ -34,6 +41,8 @@ export interface Bus {
    */
   publish(channel: BusChannel, payload: Record<string, unknown>, coalesceKey?: string): void;
   subscribe(channel: BusChannel, handler: BusHandler): () => void;
+  /** False while the LISTEN connection (PostgreSQL) is down and being re-established. */
+  listening(): boolean;
   close(): Promise<void>;
 }
 
@@ -66,14 +75,48 @@ export async function createBus(db: Db, serverId: string, log: Logger): Promise<
         log.warn({ err }, 'ignoring malformed notification');
       }
     });
-    client.on('error', (err) => {
+    let lost = false;
+    const onLost = (err?: Error) => {
+      if (lost || closed) return;
+      lost = true;
       log.warn({ err }, 'LISTEN connection lost; reconnecting');
-      listener = undefined;
+      if (listener === client) listener = undefined;
       client.end().catch(() => undefined);
-      if (!closed) setTimeout(() => void connect().catch((e: unknown) => log.error({ err: e }, 'LISTEN reconnect failed')), 1000);
-    });
-    await client.query(`LISTEN ${PG_CHANNEL}`);
+      reconnect(0);
+    };
+    client.on('error', onLost);
+    client.on('end', () => onLost());
+    try {
+      await client.query(`LISTEN ${PG_CHANNEL}`);
+    } catch (err) {
+      lost = true; // this client is given up here; the caller retries with a new one
+      await client.end().catch(() => undefined);
+      throw err;
+    }
+    if (closed) {
+      lost = true;
+      await client.end().catch(() => undefined);
+      return;
+    }
     listener = client;
+  };
+  // Retries until it is back (the database may be down for minutes), with
+  // jittered backoff up to 30 s; then tells local subscribers to resync.
+  const reconnect = (attempt: number) => {
+    const delay = Math.min(30_000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);
+    setTimeout(() => {
+      if (closed) return;
+      connect().then(
+        () => {
+          log.info({ attempts: attempt + 1 }, 'LISTEN connection restored');
+          deliver('resync', {}, 'local');
+        },
+        (err: unknown) => {
+          if (attempt % 5 === 0) log.warn({ err: coerceError(err), attempt: attempt + 1 }, 'LISTEN reconnect failed; retrying');
+          reconnect(attempt + 1);
+        },
+      );
+    }, delay).unref();
   };
   await connect();
 
@@ -118,6 +161,7 @@ export async function createBus(db: Db, serverId: string, log: Logger): Promise<
       emitter.on(channel, handler);
       return () => emitter.off(channel, handler);
     },
+    listening: () => db.kind !== 'postgres' || listener !== undefined,
     async close() {
       closed = true;
       emitter.removeAllListeners();

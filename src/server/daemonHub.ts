@@ -83,6 +83,19 @@ export function createDaemonHub(deps: DaemonHubDeps) {
     c.send({ type: 'cancel', taskId: String(p.taskId), attempt: Number(p.attempt), reason: String(p.reason ?? 'cancelled') });
   });
 
+  // Cancels requested on other servers while this one's LISTEN was down were missed: send them again.
+  bus.subscribe('resync', () => {
+    if (conns.size === 0) return;
+    db.query<{ id: string; attempt: number; daemon_id: string; status_reason: string | null }>(
+      `SELECT id, attempt, daemon_id, status_reason FROM tasks WHERE status = 'executing' AND cancel_requested_at IS NOT NULL AND daemon_id = ANY ($1::uuid[])`,
+      [[...conns.keys()]],
+    )
+      .then(({ rows }) => {
+        for (const r of rows) conns.get(r.daemon_id)?.send({ type: 'cancel', taskId: r.id, attempt: r.attempt, reason: r.status_reason ?? 'cancelled' });
+      })
+      .catch((err: unknown) => log.warn({ err: coerceError(err) }, 'resending pending cancels failed'));
+  });
+
   function sendRaw(ws: WebSocket, frame: ServerFrame): void {
     if (ws.readyState !== ws.OPEN) return;
     ws.send(JSON.stringify(frame), (err) => {

@@ -65,6 +65,15 @@ export function createStreamHub(deps: StreamHubDeps) {
     // Local events were pushed directly by pushEvents; remote ones are read from the database.
     if (origin === 'remote') catchUp(String(p.taskId));
   });
+  bus.subscribe('resync', () => {
+    // Other servers' notifications may have been missed while LISTEN was down: re-read every followed task.
+    const followed = new Set<string>();
+    for (const c of clients) for (const id of c.tasks.keys()) followed.add(id);
+    for (const id of followed) {
+      catchUp(id);
+      void onTaskChanged(id, '');
+    }
+  });
 
   async function onTaskChanged(taskId: string, workspaceId: string): Promise<void> {
     const targets = [...clients].filter((c) => c.workspaces.has(workspaceId) || c.tasks.has(taskId));

@@ -1,24 +1,37 @@
 import { z } from 'zod';
 import { daemon, errorBody, whoami, workspaceId } from '../../core/api.js';
-import { NotFoundError } from '../../core/errors.js';
+import { coerceError, NotFoundError } from '../../core/errors.js';
 import { pendingMigrations } from '../../store/migrate.js';
 import { daemonHealthHistory, listDaemons } from '../../store/daemons.js';
 import { actingWorkspace, isInstanceAdmin, principal, requireInstanceAdmin, requireRole } from '../auth.js';
+import { withTimeout } from '../metrics.js';
 import type { Api, RouteContext } from './types.js';
 
 const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody };
 
-/** Unauthenticated probes for load balancers and orchestrators. */
+/** How long /readyz waits for the database: a probe must answer before the load balancer's own timeout (often 2–5 s). */
+const READY_TIMEOUT_MS = 2_000;
+
+/**
+ * Unauthenticated probes for load balancers and orchestrators: /healthz says
+ * the process serves HTTP; /readyz that it can do its work — the database
+ * answers within 2 s, its migrations are applied, and (PostgreSQL) its
+ * LISTEN connection is up, so it hears the other servers.
+ */
 export function probeRoutes(app: Api, ctx: RouteContext): void {
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
+    let pending: string[];
     try {
-      const pending = await pendingMigrations(ctx.db);
-      if (pending.length > 0) return reply.status(503).send({ status: 'not_ready', reason: `migrations pending: ${pending.join(', ')}` });
-      return { status: 'ready' };
-    } catch {
+      pending = await withTimeout(pendingMigrations(ctx.db), READY_TIMEOUT_MS, 'the database');
+    } catch (err) {
+      // The cause stays in the log: this answer is public.
+      ctx.log.warn({ err: coerceError(err) }, 'readiness check: database unreachable');
       return reply.status(503).send({ status: 'not_ready', reason: 'database unreachable' });
     }
+    if (pending.length > 0) return reply.status(503).send({ status: 'not_ready', reason: `migrations pending: ${pending.join(', ')}` });
+    if (!ctx.bus.listening()) return reply.status(503).send({ status: 'not_ready', reason: 'the LISTEN connection to PostgreSQL is down (reconnecting); other servers cannot reach this one' });
+    return { status: 'ready' };
   });
 }
 
