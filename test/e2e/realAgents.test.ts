@@ -386,9 +386,11 @@ describe('the real agent CLIs against a scripted model API', () => {
       it('blocks on a question asked with `switchyard ask`, then resumes its session with only the answer', async ({ expect }) => {
         const client = ws.client();
         const question = 'Which greeting should hello.txt have?';
-        // As the prompt's preamble tells agents to: the daemon puts a `switchyard` command on the agent's PATH.
+        // As the prompt's preamble tells agents to: run the daemon's `switchyard` shim by its absolute path
+        // (Codex runs commands in a login shell, whose profile resets PATH).
+        const shim = join(d!.stateDir, 'bin', 'switchyard');
         const conv = mock.conversation(tag('ask'), [
-          cli.shell(`switchyard ask ${sq(question)}`),
+          cli.shell(`${shim} ask ${sq(question)}`),
           text('I asked the user and will wait for the answer.'),
         ]);
         const prompt = `${conv.key} Create hello.txt; ask me which greeting first.`;
@@ -398,6 +400,7 @@ describe('the real agent CLIs against a scripted model API', () => {
         expect(blocked.status, first.why()).toBe('blocked');
         expect(blocked.question).toBe(question);
         const firstTurns = conv.requests();
+        expect(firstTurns[0]!.userTexts.join('\n'), 'the preamble names the shim').toContain(shim);
 
         conv.script([cli.writeFile('hello.txt', 'Good morning'), text('Wrote the greeting you chose.')]);
         await client.tasks.answer(t.id, 'Use "Good morning".');
