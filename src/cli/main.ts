@@ -14,6 +14,7 @@ import { registerServe } from './commands/serve.js';
 import { registerSkill } from './commands/skill.js';
 import { registerTask } from './commands/task.js';
 import { registerToken } from './commands/token.js';
+import { registerWebhook } from './commands/webhook.js';
 import { registerWorkspace } from './commands/workspace.js';
 import { UsageError } from './errors.js';
 import { VERSION } from './version.js';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerSkill(program);
   registerAgentTools(program);
   registerMaintenance(program);
+  registerWebhook(program);
   registerAudit(program);
   for (const cmd of program.commands) {
     cmd.exitOverride();

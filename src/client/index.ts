@@ -9,6 +9,7 @@
  */
 import type { z } from 'zod';
 import * as api from '../core/api.js';
+import * as hooks from '../core/webhooks.js';
 import * as audit from '../core/audit.js';
 import { followTask, type FollowOptions, type StreamItem } from './follow.js';
 
@@ -153,6 +154,21 @@ export class SwitchyardClient {
     verify: () => this.request('GET', '/audit/verify', audit.auditVerification),
   };
 
+  /** The workspace's webhooks (workspace or instance admins). The secret is answered only by create and `update({ rotateSecret: true })`. */
+  readonly webhooks = {
+    create: (body: hooks.CreateWebhookBody) => this.request('POST', '/webhooks', hooks.createdWebhook, { body }),
+    list: () => this.request('GET', '/webhooks', api.page(hooks.webhook)),
+    get: (id: string) => this.request('GET', `/webhooks/${enc(id)}`, hooks.webhook),
+    update: (id: string, body: hooks.UpdateWebhookBody) => this.request('PATCH', `/webhooks/${enc(id)}`, hooks.updatedWebhook, { body }),
+    delete: (id: string) => this.request('DELETE', `/webhooks/${enc(id)}`, hooks.webhook),
+    /** The delivery log, newest first. */
+    deliveries: (id: string, f: { status?: 'pending' | 'delivered' | 'failed'; limit?: number; cursor?: string } = {}) =>
+      this.request('GET', `/webhooks/${enc(id)}/deliveries`, hooks.deliveriesPage, { query: f }),
+    delivery: (id: string, deliveryId: string) => this.request('GET', `/webhooks/${enc(id)}/deliveries/${enc(deliveryId)}`, hooks.webhookDelivery),
+    /** Queues a `webhook.test` event; answers its delivery (pending), to follow with `delivery()`. */
+    test: (id: string) => this.request('POST', `/webhooks/${enc(id)}/test`, hooks.webhookDelivery, { body: {} }),
+  };
+
   /** The workspace's skill library. */
   readonly skills = {
     /** Best first; `score` 0–1. */
@@ -180,4 +196,5 @@ function enc(s: string): string {
 export type { StreamItem, FollowOptions } from './follow.js';
 export type { Task, TaskEvent, TaskGroup, TaskRun, Workspace, Token, CreatedToken, Daemon, Whoami } from '../core/api.js';
 export type { Skill, SkillHit, ImportResult, ReembedStatus, ArchivedSkill } from '../core/api.js';
+export type { Webhook, CreatedWebhook, WebhookDelivery, WebhookEvent, CreateWebhookBody, UpdateWebhookBody } from '../core/webhooks.js';
 export type { AuditRecord, AuditVerification, AuditBrokenLink } from '../core/audit.js';

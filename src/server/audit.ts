@@ -202,7 +202,7 @@ export interface AuditHookDeps {
  * authentication hook, which sets `req.principal`.
  */
 export function installAuditHooks(scope: FastifyInstance, deps: AuditHookDeps): void {
-  const pending = new WeakMap<FastifyRequest, { rule: AuditRule; actor: AuditActor; before?: Json }>();
+  const pending = new WeakMap<FastifyRequest, { rule: AuditRule; actor: AuditActor; before?: Json; answer?: Json }>();
 
   // Callback style, so the rest of the request runs inside the caller's context.
   scope.addHook('onRequest', (req, _reply, done) => {
@@ -220,22 +220,20 @@ export function installAuditHooks(scope: FastifyInstance, deps: AuditHookDeps): 
     if (entry?.rule.before) entry.before = await entry.rule.before(deps.db, req);
   });
 
+  // The answer as the handler returned it, before it is serialized (not called for empty answers such as 204).
+  scope.addHook('preSerialization', async (req, _reply, payload) => {
+    const entry = pending.get(req);
+    if (entry && payload && typeof payload === 'object' && !Array.isArray(payload)) entry.answer = payload as Json;
+    return payload;
+  });
+
   scope.addHook('onSend', async (req, reply, payload) => {
     const entry = pending.get(req);
     if (!entry || reply.statusCode < 200 || reply.statusCode >= 300) return payload;
     pending.delete(req);
-    let answer: Json = {};
-    if (typeof payload === 'string' && payload.length > 0) {
-      try {
-        const parsed: unknown = JSON.parse(payload);
-        if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) answer = parsed as Json;
-      } catch {
-        // Not JSON: described from the request alone.
-      }
-    }
     const { rule, actor } = entry;
     try {
-      const d = rule.describe(req, answer, entry.before);
+      const d = rule.describe(req, entry.answer ?? {}, entry.before);
       for (const workspaceId of d.workspaces) {
         await appendAudit(deps.db, { workspaceId, actor, action: rule.action, targetType: rule.targetType, targetId: d.targetId, before: d.before ?? null, after: d.after ?? null }, d.always ? true : undefined);
       }

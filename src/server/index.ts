@@ -37,6 +37,8 @@ import { createStreamHub, type StreamHub } from './streamHub.js';
 import { skillRoutes } from './routes/skills.js';
 import { createSkillService, defaultArchiveDir, defaultModelDir, type SkillService, type SkillServiceOptions } from '../skills/skillService.js';
 import { createTaskService, type TaskService } from './taskService.js';
+import { webhookRoutes } from './routes/webhooks.js';
+import { createWebhookWorker, type WebhookWorker } from './webhooks.js';
 
 export interface ServerOptions {
   db: Db;
@@ -70,6 +72,7 @@ export interface Server {
   metrics: Metrics;
   skills: SkillService;
   maintenance: MaintenanceScheduler;
+  webhooks: WebhookWorker;
   listen(port?: number, host?: string): Promise<string>;
   url(): string;
   close(): Promise<void>;
@@ -89,6 +92,8 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
     // Per-request lines would drown the log; outcomes are logged where they happen.
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: 'x-request-id',
+    // Client addresses (logs, audit) from the proxy's X-Forwarded-For, when configured to trust it.
+    trustProxy: config.runtime.trust_proxy,
     // Dashboards and runtimes hold sockets open; closing must not wait for them.
     forceCloseConnections: true,
     routerOptions: { maxParamLength: 200 },
@@ -124,6 +129,8 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
     skills.enqueueIndexing(task.id, task.workspaceId).catch((err: unknown) => log.error({ err, taskId: task.id }, 'queueing the skill indexing failed'));
   });
   const tasks = createTaskService({ db, bus, config, log, skills });
+  // daemon.offline waits as long as the reaper does before it calls a silent runtime offline.
+  const webhooks = createWebhookWorker({ db, bus, config, log: log.child({ role: 'webhooks' }), version: opts.version, offlineAfterMs: Math.max(3 * config.streaming.heartbeat_interval, config.runtime.lease) });
   const maintenance = scheduleMaintenance(db, config, log, { ...auditMaintenance(db), ...opts.maintenanceSteps });
   const ctx: RouteContext = { db, bus, config, log, auth, tasks, daemons, streams, defaultWorkspace: opts.defaultWorkspace, skills, maintenance };
 
@@ -166,6 +173,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
       tokenRoutes(api, ctx);
       taskRoutes(api, ctx);
       skillRoutes(api, ctx);
+      webhookRoutes(api, ctx, webhooks);
       systemRoutes(api, ctx);
       auditRoutes(api, ctx);
       scope.get('/stream', { websocket: true, config: { public: true }, schema: { hide: true } }, (socket) => streams.accept(socket));
@@ -183,6 +191,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
   );
   for (const plugin of opts.plugins ?? []) await plugin(app);
   await skills.start();
+  webhooks.start();
 
   return {
     app,
@@ -197,6 +206,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
     metrics,
     skills,
     maintenance,
+    webhooks,
     async listen(port = config.runtime.daemon_port, host = config.runtime.host) {
       await app.listen({ port, host });
       const addr = app.server.address();
@@ -217,6 +227,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
       await dispatcher.idle();
       await writer.drain();
       await skills.stop();
+      await webhooks.stop();
       await markServerDaemonsOffline(db, serverId).catch(() => undefined);
       await bus.close();
     },

@@ -52,7 +52,9 @@ export interface HealthReport {
 
 export async function recordHealth(q: Queryable, daemonId: string, h: HealthReport, throttled: boolean, reason: string | null): Promise<void> {
   await q.query(
-    `UPDATE daemons SET health = $2, throttled = $3, throttle_reason = $4, last_seen_at = now(), updated_at = now() WHERE id = $1`,
+    // throttled_since: when this throttled spell began (one daemon.throttled webhook event per spell).
+    `UPDATE daemons SET health = $2, throttled = $3, throttle_reason = $4, throttled_since = CASE WHEN $3 THEN coalesce(throttled_since, now()) END,
+       last_seen_at = now(), updated_at = now() WHERE id = $1`,
     [daemonId, JSON.stringify(h), throttled, reason],
   );
   await q.query(

@@ -10,6 +10,7 @@ import { assertTransition, type Actor, type TaskStatus } from '../core/taskState
 import { appendAudit, currentAuditActor } from './audit.js';
 import { pgErrorCode, type Queryable } from './db.js';
 import { iso, toRun, toTask, type DbRow } from './rows.js';
+import { enqueueTaskEvents } from './webhooks.js';
 
 export function promptHash(prompt: string): string {
   return createHash('sha256').update(prompt).digest('hex');
@@ -108,6 +109,8 @@ export async function recordTransitions(q: Queryable, records: readonly Transiti
       records.map((r) => r.daemonId ?? null),
     ],
   );
+  // Webhook events commit with the change that makes them (src/store/webhooks.ts).
+  await enqueueTaskEvents(q, records);
   const enabled = new Map<string, boolean | undefined>();
   for (const r of records) {
     let on = r.auditEnabled ?? enabled.get(r.workspaceId);

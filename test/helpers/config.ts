@@ -12,6 +12,7 @@ export interface TestConfigInput {
   runtime?: Section;
   agents?: Section[];
   streaming?: Section;
+  webhooks?: Section;
 }
 
 /** The fake agent as a command agent named `fake`, with its `--version` probe. */
@@ -35,6 +36,7 @@ export function testConfigObject(input: TestConfigInput = {}): { orchestrator: S
       },
       agents: input.agents ?? [fakeAgent()],
       streaming: { heartbeat_interval: '500ms', ...input.streaming },
+      ...(input.webhooks ? { webhooks: input.webhooks } : {}),
     },
   };
 }

@@ -224,3 +224,27 @@ describe('who may read it', () => {
     expect((await api(other.tokens.admin).get('/api/v1/audit?cursor=abc')).status).toBe(400);
   });
 });
+
+describe('the client address behind a proxy (runtime.trust_proxy)', () => {
+  const forwarded = { 'x-forwarded-for': '203.0.113.7' };
+  const lastAddress = async (srv: TestServer, ws: WorkspaceHandle): Promise<string | null> => {
+    const r = await call(srv.url, 'POST', '/api/v1/tasks', { token: ws.tokens.member, headers: forwarded, body: { assignedAgent: 'fake', prompt: 'p', runAfter: new Date(Date.now() + 3_600_000).toISOString() } });
+    expect(r.status, r.text).toBe(201);
+    const page = (await call(srv.url, 'GET', '/api/v1/audit?limit=1', { token: ws.tokens.admin })).json as { items: AuditRecord[] };
+    return page.items[0]!.clientAddress;
+  };
+
+  it('ignores X-Forwarded-For by default: a client cannot choose the address it is recorded with', async () => {
+    expect(await lastAddress(s, other)).toBe('127.0.0.1');
+  });
+
+  it('records the forwarded address when the proxy is trusted', async () => {
+    const proxied = await startTestServer({ config: { runtime: { trust_proxy: '127.0.0.1' } } });
+    try {
+      const ws = await proxied.workspace('audit-proxied', { auditLogEnabled: true });
+      expect(await lastAddress(proxied, ws)).toBe('203.0.113.7');
+    } finally {
+      await proxied.close();
+    }
+  });
+});

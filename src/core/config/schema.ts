@@ -71,6 +71,12 @@ const runtimeSchema = z
     worktree_retention: durationMs.default(7 * 86_400_000),
     /** When set, GET /metrics requires it as a bearer token; unset, /metrics is open like /healthz. */
     metrics_token: z.string().min(16).max(500).optional(),
+    /**
+     * Behind a reverse proxy or load balancer: trust its X-Forwarded-For /
+     * -Proto headers for client addresses (logs, audit). true = any proxy, or a
+     * comma-separated list of proxy addresses / CIDRs. Default false.
+     */
+    trust_proxy: z.union([z.boolean(), z.string().min(1)]).default(false),
   })
   .strict();
 
@@ -140,6 +146,25 @@ const retentionSchema = z
   })
   .strict();
 
+/** Outgoing webhooks (docs/integrations.md): how deliveries are sent and retried. */
+const webhooksSchema = z
+  .object({
+    /** One attempt's limit, from connecting to the receiver's status line. */
+    timeout: durationMs.default(10_000),
+    /** Attempts before a delivery is marked failed. */
+    max_attempts: z.number().int().min(1).max(50).default(10),
+    /** Retry n waits a random time in [½, 1] · min(cap, base · 2^(n−1)). */
+    backoff_base: durationMs.default(10_000),
+    backoff_cap: durationMs.default(3_600_000),
+    /** How often each server looks for due deliveries (events of its own wake it at once). */
+    poll_interval: durationMs.default(1_000),
+    /** Deliveries one server sends at once. */
+    concurrency: z.number().int().min(1).max(256).default(8),
+    /** Delivered and failed deliveries are deleted after this long. */
+    retention: durationMs.default(30 * 86_400_000),
+  })
+  .strict();
+
 const FAILURE_CLASS_NAMES = [
   'auth',
   'rate_limited',
@@ -174,9 +199,10 @@ export const configFileSchema = z
         streaming: orAbsent(streamingSchema.default(() => streamingSchema.parse({}))),
         retry: orAbsent(retrySchema.default({})),
         retention: orAbsent(retentionSchema.default(() => retentionSchema.parse({}))),
+        webhooks: orAbsent(webhooksSchema.default(() => webhooksSchema.parse({}))),
       })
       .strict()
-      .default(() => ({ runtime: runtimeSchema.parse({}), agents: [], streaming: streamingSchema.parse({}), retry: {}, retention: retentionSchema.parse({}) }))
+      .default(() => ({ runtime: runtimeSchema.parse({}), agents: [], streaming: streamingSchema.parse({}), retry: {}, retention: retentionSchema.parse({}), webhooks: webhooksSchema.parse({}) }))
       // Runs even when other keys are bad (`when`), so one pass reports every
       // problem; the entries may not have parsed, hence the defensive reads.
       .superRefine(
