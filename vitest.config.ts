@@ -22,11 +22,13 @@ const shared = {
 const DB_SUITES = ['test/store/**/*.test.ts', 'test/server/**/*.test.ts', 'test/e2e/**/*.test.ts'];
 /** End-to-end files whose subject is not the database (real agent CLIs against a mock model): PGlite only, they cost minutes. */
 const NOT_ON_POSTGRES = ['test/e2e/realAgents.test.ts'];
+/** Files whose every test needs PostgreSQL (several server processes on one database): not in the PGlite project at all. */
+const POSTGRES_ONLY = ['test/e2e/scaleOut.test.ts'];
 
 export default defineConfig({
   test: {
     projects: [
-      { test: { ...shared, name: 'pglite', include: ['test/**/*.test.ts'], env: { SWITCHYARD_TEST_DB: 'pglite' } } },
+      { test: { ...shared, name: 'pglite', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, ...POSTGRES_ONLY], env: { SWITCHYARD_TEST_DB: 'pglite' } } },
       ...(postgres ? [{ test: { ...shared, name: 'postgres', include: DB_SUITES, exclude: [...configDefaults.exclude, ...NOT_ON_POSTGRES], env: { SWITCHYARD_TEST_DB: 'postgres' } } }] : []),
     ],
   },
