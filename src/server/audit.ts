@@ -13,6 +13,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { appendAudit, withAuditActor, type AuditActor } from '../store/audit.js';
 import type { Db } from '../store/db.js';
+import { dropExpiredAuditPartitions } from '../store/maintenance.js';
 import { ensureAuditPartitions } from '../store/partitions.js';
 import { isInstanceAdmin } from './auth.js';
 import type { MaintenanceStep } from './maintenance.js';
@@ -247,6 +248,11 @@ export function installAuditHooks(scope: FastifyInstance, deps: AuditHookDeps): 
 }
 
 /** The audit log's part of maintenance: monthly partitions created ahead (dropping old ones is retention's). */
-export function auditMaintenance(db: Db): Record<string, MaintenanceStep> {
-  return { auditPartitions: async (now) => ({ created: await ensureAuditPartitions(db, now) }) };
+export function auditMaintenance(db: Db, retentionMs: number): Record<string, MaintenanceStep> {
+  return {
+    auditPartitions: async (now) => ({
+      created: await ensureAuditPartitions(db, now),
+      dropped: await dropExpiredAuditPartitions(db, new Date(now.getTime() - retentionMs)),
+    }),
+  };
 }

@@ -296,6 +296,21 @@ export function createSkillService(o: SkillServiceOptions) {
       return r;
     },
 
+    /** The maintenance step: every workspace with skills unused for longer than its `skillRetentionDays`. */
+    async archiveStaleEverywhere(): Promise<{ archived: number; files: string[] }> {
+      const { rows } = await db.query<{ id: string }>(
+        `SELECT DISTINCT s.workspace_id AS id FROM skills s JOIN workspaces w ON w.id = s.workspace_id
+         WHERE s.archived_at IS NULL AND s.last_used_at < now() - make_interval(days => w.skill_retention_days)`,
+      );
+      const out = { archived: 0, files: [] as string[] };
+      for (const { id } of rows) {
+        const r = await this.archive(id);
+        out.archived += r.archived;
+        if (r.file) out.files.push(r.file);
+      }
+      return out;
+    },
+
     async restore(workspaceId: string, from: { file?: string; records?: ArchivedSkill[] }): Promise<{ restored: number; skipped: number }> {
       await requireWorkspace(db, workspaceId);
       const records = from.records ?? readArchiveFile(o.archiveDir, workspaceId, from.file!);

@@ -1,8 +1,10 @@
 /**
  * Retention work (DESIGN.md §7), as store operations: transcripts dropped
  * by whole daily partitions, finished tasks folded into daily aggregates and
- * then deleted, old aggregates and health samples removed.
+ * then deleted, old aggregates and health samples removed, audit months
+ * past their own retention dropped.
  */
+import { rebaseAuditChains } from './audit.js';
 import type { Db, Queryable } from './db.js';
 import { sql } from './sql.js';
 
@@ -69,4 +71,35 @@ export async function deleteOldMetrics(q: Queryable, before: Date): Promise<numb
 export async function deleteOldHealth(q: Queryable, before: Date): Promise<number> {
   const { rowCount } = await q.query('DELETE FROM daemon_health WHERE at < $1', [before.toISOString()]);
   return rowCount ?? 0;
+}
+
+/**
+ * Monthly partitions of audit_log whose whole month lies before `before`.
+ * Each chain's base first moves past the records about to go, in the same
+ * transaction, so `audit verify` starts after them instead of calling the
+ * chain broken — and a failed drop leaves the base where it was.
+ */
+export async function dropExpiredAuditPartitions(db: Db, before: Date): Promise<string[]> {
+  const { rows } = await db.query<{ name: string }>(
+    `SELECT c.relname AS name FROM pg_inherits i
+     JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+     WHERE p.relname = 'audit_log' AND c.relname ~ '^audit_log_[0-9]{6}$' ORDER BY c.relname`,
+  );
+  const expired = rows.filter(({ name }) => monthEnd(name) <= before.getTime()).map((r) => r.name);
+  if (expired.length === 0) return [];
+  const upTo = new Date(monthEnd(expired.at(-1)!));
+  await db.tx(async (q) => {
+    await rebaseAuditChains(q, upTo);
+    // The names matched ^audit_log_[0-9]{6}$ above: safe as identifiers.
+    for (const name of expired) await q.query(`DROP TABLE IF EXISTS ${name}`);
+    // Records of those months that sat in the default partition (written before their month's partition existed) go too.
+    await q.query('DELETE FROM audit_log_default WHERE at < $1', [upTo.toISOString()]);
+  });
+  return expired;
+}
+
+/** The first instant after the month of `audit_log_YYYYMM`. */
+function monthEnd(partition: string): number {
+  const ym = partition.slice(-6);
+  return Date.UTC(Number(ym.slice(0, 4)), Number(ym.slice(4, 6)), 1);
 }

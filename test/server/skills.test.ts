@@ -41,6 +41,17 @@ describe('skill endpoints', () => {
     expect(await status(s.admin.skills.get(mine.id))).toBe(404); // the admin acts on the default workspace unless it names one
   });
 
+  it('are archived by the maintenance job once unused for longer than the workspace keeps them', async () => {
+    const w = await s.workspace('skills-maint', { skillRetentionDays: 30 });
+    const stale = await w.client().skills.create({ name: 'Rotate the signing key', description: 'old advice' });
+    const fresh = await w.client().skills.create({ name: 'Pin the pglite version', description: 'current advice' });
+    await s.db.query(`UPDATE skills SET last_used_at = now() - interval '31 days' WHERE id = $1`, [stale.id]);
+    const report = await s.server.maintenance.runNow();
+    expect(report.extra.skills).toMatchObject({ archived: 1 });
+    expect((await w.client().skills.list()).items.map((x) => x.id)).toEqual([fresh.id]);
+    expect((await s.server.maintenance.runNow()).extra.skills).toMatchObject({ archived: 0 });
+  });
+
   it('answers a search best first with the documented fields, and refuses unknown fields', async () => {
     const w = await s.workspace('skills-search');
     const c = w.client();

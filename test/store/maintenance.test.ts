@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testConfig } from '../helpers/config.js';
 import { createTestDb, type TestDb } from '../helpers/db.js';
+import { auditMaintenance } from '../../src/server/audit.js';
 import { runMaintenance } from '../../src/server/maintenance.js';
+import { appendAudit, verifyAuditChain } from '../../src/store/audit.js';
 import { insertEvents } from '../../src/store/events.js';
-import { ensureEventPartitions } from '../../src/store/partitions.js';
+import { ensureAuditPartitions, ensureEventPartitions } from '../../src/store/partitions.js';
 import { insertTask } from '../../src/store/tasks.js';
 import { createWorkspace } from '../../src/store/workspaces.js';
 
@@ -86,5 +88,43 @@ describe('maintenance', () => {
     await db.query(`INSERT INTO metrics_daily VALUES ('2025-01-01', 'm', 'a', 'completed', '', 1, 1, 1, 1, 1, 0)`);
     const report = await runMaintenance(db, testConfig(), NOW);
     expect(report.deletedMetrics).toBe(1);
+  });
+});
+
+describe('audit retention', () => {
+  let db: TestDb;
+  beforeAll(async () => {
+    db = await createTestDb();
+    await createWorkspace(db, { id: 'aud', auditLogEnabled: true });
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  const auditPartitions = async () =>
+    (await db.query<{ n: string }>(
+      `SELECT c.relname AS n FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+       WHERE p.relname = 'audit_log' AND c.relname ~ '^audit_log_[0-9]{6}$' ORDER BY 1`,
+    )).rows.map((r) => r.n);
+  const record = (at: Date) => appendAudit(db, { workspaceId: 'aud', actor: { kind: 'reaper', tokenId: null, role: null, clientAddress: null }, action: 'test.thing', targetType: null, targetId: null, at });
+
+  it('drops only the months wholly past the audit retention, and the chain still verifies from there', async () => {
+    // Records in 2024-09 … 2024-12 and now; retention 730 days from 2026-11-26 is 2024-11-26.
+    for (const month of ['2024-09-10', '2024-10-10', '2024-11-10', '2024-11-30', '2024-12-10']) {
+      const at = new Date(`${month}T12:00:00Z`);
+      await ensureAuditPartitions(db, at, 0, 0);
+      await record(at);
+    }
+    await record(NOW);
+    expect((await verifyAuditChain(db, 'aud')).checked).toBe(6);
+    const report = await runMaintenance(db, testConfig(), NOW, auditMaintenance(db, 730 * DAY));
+    expect(report.extra.auditPartitions).toMatchObject({ dropped: ['audit_log_202409', 'audit_log_202410'] });
+    const left = await auditPartitions();
+    expect(left).not.toContain('audit_log_202410');
+    // November 2024 is only partly past the retention: it stays whole.
+    expect(left).toContain('audit_log_202411');
+    expect(await verifyAuditChain(db, 'aud')).toMatchObject({ ok: true, checked: 4, firstSeq: 3 });
+    // Nothing more to drop the next time.
+    expect((await runMaintenance(db, testConfig(), NOW, auditMaintenance(db, 730 * DAY))).extra.auditPartitions).toMatchObject({ dropped: [] });
   });
 });

@@ -141,6 +141,11 @@ const retentionSchema = z
     metrics: durationMs.default(365 * 86_400_000),
     /** Runtime health samples (sparklines). */
     health: durationMs.default(7 * 86_400_000),
+    /**
+     * The audit log, dropped by whole months: longer than anything else, since
+     * it is the record of who did what (audits often ask for two years).
+     */
+    audit: durationMs.default(730 * 86_400_000),
     /** How often the maintenance job runs inside the server. */
     interval: durationMs.default(3_600_000),
   })
