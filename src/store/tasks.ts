@@ -5,10 +5,11 @@
  */
 import { createHash } from 'node:crypto';
 import type { Task, TaskGroup } from '../core/api.js';
-import { NotFoundError, ValidationError } from '../core/errors.js';
+import { NotFoundError } from '../core/errors.js';
 import { assertTransition, type Actor, type TaskStatus } from '../core/taskState.js';
 import { appendAudit, currentAuditActor } from './audit.js';
-import { pgErrorCode, type Queryable } from './db.js';
+import type { Queryable } from './db.js';
+import { decodeCursor, keysetPage, rethrowBadCursorTime } from './keysetCursor.js';
 import { iso, toRun, toTask, type DbRow } from './rows.js';
 import { enqueueTaskEvents } from './webhooks.js';
 
@@ -292,48 +293,9 @@ export async function listTasks(q: Queryable, f: TaskFilter): Promise<{ items: T
      LIMIT $7`,
       [f.workspaceId, f.statuses?.length ? f.statuses : null, f.agent ?? null, f.groupId ?? null, after?.[0] ?? null, after?.[1] ?? null, f.limit + 1],
     )
-    .catch((err: unknown) => {
-      // A cursor of the right shape with an impossible time (February 31) is still the client's mistake.
-      if (after && ['22007', '22008'].includes(pgErrorCode(err) ?? '')) throw cursorError();
-      throw err;
-    });
-  const more = rows.length > f.limit;
-  const page = more ? rows.slice(0, f.limit) : rows;
-  const last = page[page.length - 1];
-  return {
-    items: page.map(toTask),
-    nextCursor: more && last ? encodeCursor(String(last.created_at_text), String(last.id)) : null,
-  };
+    .catch(rethrowBadCursorTime(after));
+  return keysetPage(rows, f.limit, toTask);
 }
-
-function encodeCursor(createdAt: string, id: string): string {
-  return Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (
-      Array.isArray(v) &&
-      v.length === 2 &&
-      typeof v[0] === 'string' &&
-      typeof v[1] === 'string' &&
-      // Exactly PostgreSQL's own text form of a timestamptz (what encodeCursor stores).
-      /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/.test(v[0]) &&
-      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v[1])
-    ) {
-      return [v[0], v[1]];
-    }
-  } catch {
-    // fall through to the validation error
-  }
-  throw cursorError();
-}
-
-function cursorError(): ValidationError {
-  return new ValidationError('invalid cursor', [{ path: 'cursor', message: 'expected a nextCursor value from a previous page' }]);
-}
-
 
 /** How long a resumed task waits for the runtime that holds its session before any runtime may take it. */
 export const RESUME_PREFERENCE_MS = 15_000;

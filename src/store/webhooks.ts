@@ -12,9 +12,9 @@
  * daemons' rows (`enqueueDaemonEvents`). Both insert with ON CONFLICT on
  * (subscription, event key), so an event is queued once per subscription.
  */
-import { ValidationError } from '../core/errors.js';
 import { eventIdFromKey, type CreatedWebhook, type DaemonSummary, type TaskSummary, type Webhook, type WebhookDelivery, type WebhookEvent, type WebhookFormat } from '../core/webhooks.js';
-import { pgErrorCode, type Queryable } from './db.js';
+import type { Queryable } from './db.js';
+import { decodeCursor, keysetPage, rethrowBadCursorTime } from './keysetCursor.js';
 import { iso, isoOrNull, type DbRow } from './rows.js';
 import { sql } from './sql.js';
 
@@ -173,37 +173,8 @@ export async function listDeliveries(
        LIMIT $5`,
       [subscriptionId, f.status ?? null, after?.[0] ?? null, after?.[1] ?? null, f.limit + 1],
     )
-    .catch((err: unknown) => {
-      if (after && ['22007', '22008'].includes(pgErrorCode(err) ?? '')) throw cursorError();
-      throw err;
-    });
-  const more = rows.length > f.limit;
-  const page = more ? rows.slice(0, f.limit) : rows;
-  const last = page[page.length - 1];
-  return { items: page.map(toDelivery), nextCursor: more && last ? Buffer.from(JSON.stringify([String(last.created_at_text), String(last.id)])).toString('base64url') : null };
-}
-
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (
-      Array.isArray(v) &&
-      v.length === 2 &&
-      typeof v[0] === 'string' &&
-      typeof v[1] === 'string' &&
-      /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/.test(v[0]) &&
-      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v[1])
-    ) {
-      return [v[0], v[1]];
-    }
-  } catch {
-    // fall through to the validation error
-  }
-  throw cursorError();
-}
-
-function cursorError(): ValidationError {
-  return new ValidationError('invalid cursor', [{ path: 'cursor', message: 'expected a nextCursor value from a previous page' }]);
+    .catch(rethrowBadCursorTime(after));
+  return keysetPage(rows, f.limit, toDelivery);
 }
 
 // ------------------------------------------------------------ producing events
