@@ -21,7 +21,6 @@ import {
   missingFinal,
   num,
   obj,
-  parseJsonLine,
   parseSemver,
   str,
   toolText,
@@ -30,6 +29,7 @@ import {
   usageOf,
   type Json,
 } from './shared.js';
+import { createJsonLineParser } from './jsonLineParser.js';
 import type { AgentAdapter, Invocation, LineParser, NormalizedEvent, Outcome, RunSpec, TokenUsage } from './types.js';
 
 // `--disallowedTools` takes a list: an option must follow it, never a bare value.
@@ -180,38 +180,31 @@ function createParser(): LineParser {
     return [ev('status', line, `rate limit ${status}${at ? `, resets ${at}` : ''}`, { rateLimit: info })];
   }
 
-  return {
-    onStdout(line) {
-      const msg = parseJsonLine(line);
-      const type = str(msg?.type);
-      if (!msg || !type) return st.raw(line);
-      st.sawProtocol();
-      if (type === 'system') return system(msg, line);
-      if (type === 'assistant') return assistant(msg, line);
-      if (type === 'user') return user(msg, line);
-      if (type === 'result') return final(msg, line);
-      if (type === 'rate_limit_event') return rateLimit(msg, line);
-      return [ev('status', line, type, { type })];
-    },
-    onStderr: (line) => st.stderr(line),
-    facts: () => st.snapshot(),
-    outcome(exit): Outcome {
-      if (!result) return missingFinal(st, exit);
-      const subtype = str(result.subtype) ?? 'unknown';
-      if (result.is_error !== true && subtype === 'success') return completed(f.resultText);
-      const text = [errorText(result), assistantError?.text].filter(Boolean).join('\n');
-      const status = num(result.api_error_status) ?? assistantError?.status;
-      const what = subtype === 'success' ? 'API error' : subtype;
-      const reason = `${what}${status ? ` ${status}` : ''}: ${text.split('\n')[0] || 'reported an error'}`;
-      const byText = classifyText(text);
-      const byReason = str(result.terminal_reason) === 'prompt_too_long' ? 'context_overflow' : undefined;
-      const hint: FailureHint = byText.failureClass
-        ? byText
-        : { failureClass: byReason ?? classifyStatus(status) ?? (assistantError ? ASSISTANT_ERROR_CLASS[assistantError.kind] : undefined) ?? 'agent_error' };
-      if (hint.failureClass === 'rate_limited' && !hint.retryAt && limitResetAt) hint.retryAt = limitResetAt;
-      return failedOutcome(reason, hint);
-    },
-  };
+  function handle(msg: Json, type: string, line: string): NormalizedEvent[] {
+    if (type === 'system') return system(msg, line);
+    if (type === 'assistant') return assistant(msg, line);
+    if (type === 'user') return user(msg, line);
+    if (type === 'result') return final(msg, line);
+    if (type === 'rate_limit_event') return rateLimit(msg, line);
+    return [ev('status', line, type, { type })];
+  }
+
+  return createJsonLineParser(st, handle, (exit): Outcome => {
+    if (!result) return missingFinal(st, exit);
+    const subtype = str(result.subtype) ?? 'unknown';
+    if (result.is_error !== true && subtype === 'success') return completed(f.resultText);
+    const text = [errorText(result), assistantError?.text].filter(Boolean).join('\n');
+    const status = num(result.api_error_status) ?? assistantError?.status;
+    const what = subtype === 'success' ? 'API error' : subtype;
+    const reason = `${what}${status ? ` ${status}` : ''}: ${text.split('\n')[0] || 'reported an error'}`;
+    const byText = classifyText(text);
+    const byReason = str(result.terminal_reason) === 'prompt_too_long' ? 'context_overflow' : undefined;
+    const hint: FailureHint = byText.failureClass
+      ? byText
+      : { failureClass: byReason ?? classifyStatus(status) ?? (assistantError ? ASSISTANT_ERROR_CLASS[assistantError.kind] : undefined) ?? 'agent_error' };
+    if (hint.failureClass === 'rate_limited' && !hint.retryAt && limitResetAt) hint.retryAt = limitResetAt;
+    return failedOutcome(reason, hint);
+  });
 }
 
 /**

@@ -21,7 +21,6 @@ import {
   missingFinal,
   num,
   obj,
-  parseJsonLine,
   parseSemver,
   str,
   toolText,
@@ -29,6 +28,7 @@ import {
   usageOf,
   type Json,
 } from './shared.js';
+import { createJsonLineParser } from './jsonLineParser.js';
 import type { AgentAdapter, Invocation, LineParser, NormalizedEvent, Outcome, RunSpec, TokenUsage } from './types.js';
 
 function buildInvocation(spec: RunSpec): Invocation {
@@ -124,52 +124,45 @@ function createParser(): LineParser {
     return toolItem(phase, item, line);
   }
 
-  return {
-    onStdout(line) {
-      const msg = parseJsonLine(line);
-      const type = str(msg?.type);
-      if (!msg || !type) return st.raw(line);
-      st.sawProtocol();
-      if (type === 'thread.started') {
-        f.sessionId = str(msg.thread_id) ?? f.sessionId;
-        return [ev('status', line, `thread ${f.sessionId ?? '?'}`, { sessionId: f.sessionId })];
-      }
-      if (type.startsWith('item.')) {
-        const item = obj(msg.item);
-        return item ? onItem(type.slice(5), item, line) : [ev('status', line, type)];
-      }
-      if (type === 'turn.completed') {
-        final = { ok: true };
-        f.sawFinal = true;
-        // The usage is the thread's total so far, not the turn's: on a resumed thread it includes earlier runs.
-        const u = obj(msg.usage);
-        if (u) f.usage = codexUsage(u);
-        return [usageEvent(line, f), ev('result', line, f.resultText ?? '', { isError: false })];
-      }
-      if (type === 'turn.failed') {
-        const message = str(obj(msg.error)?.message) ?? str(msg.error) ?? 'turn failed';
-        final = { ok: false, message };
-        f.sawFinal = true;
-        st.noteError(message);
-        return [ev('error', line, message), ev('result', line, message, { isError: true })];
-      }
-      if (type === 'error') {
-        const message = str(msg.message) ?? '';
-        // Codex retries a dropped stream itself and says so as an `error`; only the last word counts.
-        if (/^Reconnecting\b/i.test(message)) return [ev('status', line, message, { severity: 'warning', message })];
-        st.noteError(message);
-        return [ev('error', line, message)];
-      }
-      return [ev('status', line, type, { type })];
-    },
-    onStderr: (line) => st.stderr(line),
-    facts: () => st.snapshot(),
-    outcome(exit): Outcome {
-      if (!final) return missingFinal(st, exit);
-      if (final.ok) return completed(f.resultText);
-      return finalError(`turn failed: ${final.message}`, st.errors.join('\n'));
-    },
-  };
+  function handle(msg: Json, type: string, line: string): NormalizedEvent[] {
+    if (type === 'thread.started') {
+      f.sessionId = str(msg.thread_id) ?? f.sessionId;
+      return [ev('status', line, `thread ${f.sessionId ?? '?'}`, { sessionId: f.sessionId })];
+    }
+    if (type.startsWith('item.')) {
+      const item = obj(msg.item);
+      return item ? onItem(type.slice(5), item, line) : [ev('status', line, type)];
+    }
+    if (type === 'turn.completed') {
+      final = { ok: true };
+      f.sawFinal = true;
+      // The usage is the thread's total so far, not the turn's: on a resumed thread it includes earlier runs.
+      const u = obj(msg.usage);
+      if (u) f.usage = codexUsage(u);
+      return [usageEvent(line, f), ev('result', line, f.resultText ?? '', { isError: false })];
+    }
+    if (type === 'turn.failed') {
+      const message = str(obj(msg.error)?.message) ?? str(msg.error) ?? 'turn failed';
+      final = { ok: false, message };
+      f.sawFinal = true;
+      st.noteError(message);
+      return [ev('error', line, message), ev('result', line, message, { isError: true })];
+    }
+    if (type === 'error') {
+      const message = str(msg.message) ?? '';
+      // Codex retries a dropped stream itself and says so as an `error`; only the last word counts.
+      if (/^Reconnecting\b/i.test(message)) return [ev('status', line, message, { severity: 'warning', message })];
+      st.noteError(message);
+      return [ev('error', line, message)];
+    }
+    return [ev('status', line, type, { type })];
+  }
+
+  return createJsonLineParser(st, handle, (exit): Outcome => {
+    if (!final) return missingFinal(st, exit);
+    if (final.ok) return completed(f.resultText);
+    return finalError(st, `turn failed: ${final.message}`);
+  });
 }
 
 export const codex: AgentAdapter = {

@@ -22,7 +22,6 @@ import {
   missingFinal,
   num,
   obj,
-  parseJsonLine,
   parseSemver,
   str,
   toolText,
@@ -30,6 +29,7 @@ import {
   usageOf,
   type Json,
 } from './shared.js';
+import { createJsonLineParser } from './jsonLineParser.js';
 import type { AgentAdapter, Invocation, LineParser, NormalizedEvent, Outcome, RunSpec } from './types.js';
 
 function buildInvocation(spec: RunSpec): Invocation {
@@ -124,24 +124,13 @@ function createParser(): LineParser {
     }
   }
 
-  return {
-    onStdout(line) {
-      const msg = parseJsonLine(line);
-      const type = str(msg?.type);
-      if (!msg || !type) return st.raw(line);
-      st.sawProtocol();
-      return handle(msg, type, line);
-    },
-    onStderr: (line) => st.stderr(line),
-    facts: () => st.snapshot(),
-    outcome(exit): Outcome {
-      if (!result) return missingFinal(st, exit);
-      const subtype = str(result.subtype);
-      if (result.is_error !== true && (subtype === undefined || subtype === 'success')) return completed(f.resultText);
-      const text = str(result.result) ?? str(result.error) ?? subtype ?? 'reported an error';
-      return finalError(`error: ${text.split('\n')[0]}`, st.errors.join('\n'));
-    },
-  };
+  return createJsonLineParser(st, handle, (exit): Outcome => {
+    if (!result) return missingFinal(st, exit);
+    const subtype = str(result.subtype);
+    if (result.is_error !== true && (subtype === undefined || subtype === 'success')) return completed(f.resultText);
+    const text = str(result.result) ?? str(result.error) ?? subtype ?? 'reported an error';
+    return finalError(st, `error: ${text.split('\n')[0]}`);
+  });
 }
 
 export const cursorAgent: AgentAdapter = {

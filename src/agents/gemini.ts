@@ -17,7 +17,6 @@ import {
   missingFinal,
   num,
   obj,
-  parseJsonLine,
   parseSemver,
   str,
   toolText,
@@ -25,6 +24,7 @@ import {
   usageOf,
   type Json,
 } from './shared.js';
+import { createJsonLineParser } from './jsonLineParser.js';
 import type { AgentAdapter, Invocation, LineParser, NormalizedEvent, Outcome, RunSpec, TokenUsage } from './types.js';
 
 /** Exit codes of gemini-cli 0.61 (README). */
@@ -110,26 +110,15 @@ function createParser(): LineParser {
     }
   }
 
-  return {
-    onStdout(line) {
-      const msg = parseJsonLine(line);
-      const type = str(msg?.type);
-      if (!msg || !type) return st.raw(line);
-      st.sawProtocol();
-      return handle(msg, type, line);
-    },
-    onStderr: (line) => st.stderr(line),
-    facts: () => st.snapshot(),
-    outcome(exit): Outcome {
-      if (!result) {
-        const meaning = exit.code !== null ? EXIT_MEANING[exit.code] : undefined;
-        return missingFinal(st, exit, exit.code === 41 ? { failureClass: 'auth' } : {}, meaning);
-      }
-      if (str(result.status) === 'success') return completed(f.resultText);
-      const message = str(obj(result.error)?.message) ?? `status ${str(result.status) ?? 'unknown'}`;
-      return finalError(`error: ${message}`, st.errors.join('\n'));
-    },
-  };
+  return createJsonLineParser(st, handle, (exit): Outcome => {
+    if (!result) {
+      const meaning = exit.code !== null ? EXIT_MEANING[exit.code] : undefined;
+      return missingFinal(st, exit, exit.code === 41 ? { failureClass: 'auth' } : {}, meaning);
+    }
+    if (str(result.status) === 'success') return completed(f.resultText);
+    const message = str(obj(result.error)?.message) ?? `status ${str(result.status) ?? 'unknown'}`;
+    return finalError(st, `error: ${message}`);
+  });
 }
 
 export const gemini: AgentAdapter = {

@@ -22,7 +22,6 @@ import {
   missingFinal,
   num,
   obj,
-  parseJsonLine,
   parseSemver,
   str,
   toolText,
@@ -30,6 +29,7 @@ import {
   usageOf,
   type Json,
 } from './shared.js';
+import { createJsonLineParser } from './jsonLineParser.js';
 import type { AgentAdapter, Invocation, LineParser, NormalizedEvent, Outcome, RunSpec } from './types.js';
 
 /** Keys of the model providers OpenCode users most often configure through the environment. */
@@ -112,27 +112,16 @@ function createParser(): LineParser {
     }
   }
 
-  return {
-    onStdout(line) {
-      const msg = parseJsonLine(line);
-      const type = str(msg?.type);
-      if (!msg || !type) return st.raw(line);
-      st.sawProtocol();
-      return handle(msg, type, line);
-    },
-    onStderr: (line) => st.stderr(line),
-    facts: () => st.snapshot(),
-    outcome(exit): Outcome {
-      if (!final) return missingFinal(st, exit, {}, lastReason === 'tool-calls' ? 'the last step asked for tool calls' : undefined);
-      if (final.kind === 'step') {
-        if (finishedWell(final.reason)) return completed(f.resultText);
-        return failedOutcome(`step finished with reason ${final.reason}`, { failureClass: 'agent_error' });
-      }
-      const byText = classifyText(`${final.name}: ${final.message}`);
-      const failureClass = byText.failureClass ?? classifyStatus(final.status) ?? (final.name === 'ProviderAuthError' ? 'auth' : 'agent_error');
-      return failedOutcome(`${final.name}: ${final.message}`, { ...byText, failureClass });
-    },
-  };
+  return createJsonLineParser(st, handle, (exit): Outcome => {
+    if (!final) return missingFinal(st, exit, {}, lastReason === 'tool-calls' ? 'the last step asked for tool calls' : undefined);
+    if (final.kind === 'step') {
+      if (finishedWell(final.reason)) return completed(f.resultText);
+      return failedOutcome(`step finished with reason ${final.reason}`, { failureClass: 'agent_error' });
+    }
+    const byText = classifyText(`${final.name}: ${final.message}`);
+    const failureClass = byText.failureClass ?? classifyStatus(final.status) ?? (final.name === 'ProviderAuthError' ? 'auth' : 'agent_error');
+    return failedOutcome(`${final.name}: ${final.message}`, { ...byText, failureClass });
+  });
 }
 
 /** `length`, `content-filter` and `error` end a step without an answer. */

@@ -177,9 +177,9 @@ export function failedOutcome(reason: string, hint: FailureHint = {}): Outcome {
   };
 }
 
-/** A final event that reports an error: classified by its text, else an `agent_error`. */
-export function finalError(reason: string, text: string, fallback: FailureClass = 'agent_error'): Outcome {
-  const hint = classifyText(text);
+/** A final event that reports an error: classified by the error messages seen, else an `agent_error`. */
+export function finalError(state: RunState, reason: string, fallback: FailureClass = 'agent_error'): Outcome {
+  const hint = classifyText(state.errors.join('\n'));
   return failedOutcome(reason, hint.failureClass ? hint : { failureClass: fallback });
 }
 
