@@ -2,40 +2,21 @@
  * `switchyard config check` as a user runs it: the real binary, in a folder
  * of its own, with an environment free of the test run's own variables.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { parseConfig } from '../../src/core/config/index.js';
-import { CLI, tempDir } from '../helpers/daemon.js';
-import { track, untrack } from '../helpers/leaks.js';
+import { runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/daemon.js';
 
 const SEED = new URL('../fixtures/agent-orchestrator.config.yaml', import.meta.url).pathname;
 const cwd = tempDir('sy-config-check-');
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the CLI with only the variables a user's shell would have, plus `env`. */
-function switchyard(args: string[], env: Record<string, string> = {}): Promise<Run> {
+function switchyard(args: string[], env: Record<string, string> = {}) {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'DATABASE_URL' && !k.startsWith('SWITCHYARD_') && !k.startsWith('PG')));
-  const proc = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  track(proc, `switchyard ${args.join(' ')}`);
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  return new Promise((resolve, reject) => {
-    proc.once('error', reject);
-    proc.once('close', (code) => {
-      untrack(proc);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runCli(args, { cwd, env: { ...base, ...env } });
 }
 
 function file(name: string, text: string): string {

@@ -3,22 +3,15 @@
  * runs as a child process (`node bin/switchyard.mjs … --url --token`), the
  * way a person or a CI job runs it. Needs `npm run build` first.
  */
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Task, Token, Workspace } from '../../src/core/api.js';
-import { CLI, startTestDaemon, tempDir, type TestDaemon } from '../helpers/daemon.js';
-import { track, untrack } from '../helpers/leaks.js';
+import { cliEnv, runCli, type CliResult as Result } from '../helpers/cli.js';
+import { startTestDaemon, tempDir, type TestDaemon } from '../helpers/daemon.js';
 import { startTestServer, type TestServer, type WorkspaceHandle } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** CI machines are busy (2 CPUs running PGlite and child processes): a runtime that throttled itself on load would make these tests slow and flaky. */
 const UNTHROTTLED = { runtime: { cpu_threshold: 2 } };
@@ -38,24 +31,7 @@ afterAll(async () => {
   await s?.close();
 });
 
-/** Runs the CLI without blocking this process (the server under test lives here). */
-function cli(args: string[], opts: { input?: string } = {}): Promise<Result> {
-  const env: NodeJS.ProcessEnv = { ...process.env, SWITCHYARD_HOME: home, NO_COLOR: '1' };
-  for (const k of ['SWITCHYARD_URL', 'SWITCHYARD_TOKEN', 'SWITCHYARD_WORKSPACE', 'SWITCHYARD_DEBUG']) delete env[k];
-  const proc = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-  track(proc, `switchyard ${args.slice(0, 2).join(' ')}`);
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  proc.stdin.end(opts.input ?? '');
-  return new Promise((resolve) => {
-    proc.once('close', (code) => {
-      untrack(proc);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const cli = (args: string[], opts: { input?: string } = {}) => runCli(args, { env: cliEnv(home), input: opts.input ?? '' });
 
 /** The same, connected as `token` (default: the workspace member). */
 const as = (token: string) => (args: string[], opts?: { input?: string }) => cli([...args, '--url', s.url, '--token', token], opts);

@@ -4,19 +4,12 @@
  * the secret is printed once, `test` waits for its attempt and exits 0 or 1,
  * the delivery log shows it. Needs `npm run build` first.
  */
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Webhook, WebhookDelivery } from '../../src/client/index.js';
-import { CLI, tempDir } from '../helpers/daemon.js';
-import { track, untrack } from '../helpers/leaks.js';
+import { cliEnv, runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/daemon.js';
 import { signatureValid, startReceiver, type Receiver } from '../helpers/receiver.js';
 import { startTestServer, type TestServer, type WorkspaceHandle } from '../helpers/server.js';
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 let s: TestServer;
 let ws: WorkspaceHandle;
@@ -36,22 +29,7 @@ afterAll(async () => {
   await s?.close();
 });
 
-function cli(args: string[], token = ws.tokens.admin): Promise<Result> {
-  const env: NodeJS.ProcessEnv = { ...process.env, SWITCHYARD_HOME: home, NO_COLOR: '1' };
-  for (const k of ['SWITCHYARD_URL', 'SWITCHYARD_TOKEN', 'SWITCHYARD_WORKSPACE', 'SWITCHYARD_DEBUG']) delete env[k];
-  const proc = spawn(process.execPath, [CLI, ...args, '--url', s.url, '--token', token], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  track(proc, `switchyard ${args.slice(0, 2).join(' ')}`);
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  return new Promise((resolve) => {
-    proc.once('close', (code) => {
-      untrack(proc);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const cli = (args: string[], token = ws.tokens.admin) => runCli([...args, '--url', s.url, '--token', token], { env: cliEnv(home) });
 
 describe('switchyard webhook', () => {
   it('creates a webhook, prints its secret once, tests it and shows the delivery', async () => {

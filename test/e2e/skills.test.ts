@@ -3,10 +3,9 @@
  * similar task gets it as a suggestion (API and CLI); with injectSkills the
  * agent's prompt carries it as a prior solution.
  */
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, startTestDaemon, tempDir, type TestDaemon } from '../helpers/daemon.js';
-import { track, untrack } from '../helpers/leaks.js';
+import { cliEnv, runCli } from '../helpers/cli.js';
+import { startTestDaemon, tempDir, type TestDaemon } from '../helpers/daemon.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
 
@@ -25,17 +24,7 @@ afterAll(async () => {
   await s?.close();
 });
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, SWITCHYARD_HOME: tempDir('sy-cli-home-') };
-  for (const k of ['SWITCHYARD_URL', 'SWITCHYARD_TOKEN', 'SWITCHYARD_WORKSPACE']) delete env[k];
-  const proc = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  track(proc, `switchyard ${args.slice(0, 2).join(' ')}`);
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  return new Promise((resolve) => proc.once('close', (code) => (untrack(proc), resolve({ code, stdout, stderr }))));
-}
+const cli = (args: string[]) => runCli(args, { env: cliEnv(tempDir('sy-cli-home-')) });
 
 const FIRST = 'Fix the JWT expiry check in src/auth/session.ts: exp is compared in milliseconds';
 const SIMILAR = 'users stay logged in after their token expired; session.ts compares the JWT exp in the wrong unit';
