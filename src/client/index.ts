@@ -169,6 +169,12 @@ export class SwitchyardClient {
     test: (id: string) => this.request('POST', `/webhooks/${enc(id)}/test`, hooks.webhookDelivery, { body: {} }),
   };
 
+  /** Recurring failures of the workspace: failed runs since a time (ISO or `24h`, `7d`; default 7d), grouped (default by class), largest first. */
+  readonly failures = {
+    patterns: (f: { since?: string; groupBy?: api.FailureGrouping; limit?: number; agent?: string; class?: string } = {}) =>
+      this.request('GET', '/failures/patterns', api.failurePatterns, { query: f }),
+  };
+
   /** The workspace's skill library. */
   readonly skills = {
     /** Best first; `score` 0–1. */
@@ -196,5 +202,6 @@ function enc(s: string): string {
 export type { StreamItem, FollowOptions } from './follow.js';
 export type { Task, TaskEvent, TaskGroup, TaskRun, Workspace, Token, CreatedToken, Daemon, Whoami } from '../core/api.js';
 export type { Skill, SkillHit, ImportResult, ReembedStatus, ArchivedSkill } from '../core/api.js';
+export type { FailureGrouping, FailurePattern, FailurePatterns } from '../core/api.js';
 export type { Webhook, CreatedWebhook, WebhookDelivery, WebhookEvent, CreateWebhookBody, UpdateWebhookBody } from '../core/webhooks.js';
 export type { AuditRecord, AuditVerification, AuditBrokenLink } from '../core/audit.js';

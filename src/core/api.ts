@@ -5,6 +5,7 @@
  * Field names follow the seed's `AgentTask` and `WorkspaceConfig`.
  */
 import { z } from 'zod';
+import { FAILURE_CLASSES } from './retryPolicy.js';
 import { TASK_STATES } from './taskState.js';
 
 export const WORKSPACE_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -457,3 +458,73 @@ export const reembedStatus = z.object({
   finishedAt: isoTime.nullable(),
 });
 export type ReembedStatus = z.infer<typeof reembedStatus>;
+
+// ------------------------------------------------------------------ failures
+
+export const FAILURE_GROUPINGS = ['class', 'agent', 'model', 'prompt'] as const;
+export type FailureGrouping = (typeof FAILURE_GROUPINGS)[number];
+
+const SINCE_DURATION = /^(\d{1,5})(m|h|d|w)$/;
+const SINCE_UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 } as const;
+const SINCE_ISO = z.union([z.iso.datetime({ offset: true }), z.iso.date()]);
+
+/** A window's start: an ISO-8601 time or date, or a duration back from `now` (`30m`, `24h`, `7d`, `2w`); undefined when it is neither. */
+export function resolveSince(value: string, now = Date.now()): string | undefined {
+  const d = SINCE_DURATION.exec(value.trim());
+  if (d) return new Date(now - Number(d[1]) * SINCE_UNIT_MS[d[2] as keyof typeof SINCE_UNIT_MS]).toISOString();
+  return SINCE_ISO.safeParse(value.trim()).success ? new Date(value.trim()).toISOString() : undefined;
+}
+
+export const failurePatternsQuery = z
+  .object({
+    workspace: workspaceId.optional(),
+    since: z
+      .string()
+      .max(64)
+      .transform((s, ctx) => {
+        const at = resolveSince(s);
+        if (at === undefined) {
+          ctx.addIssue({ code: 'custom', message: `expected an ISO-8601 time (2025-01-31T00:00:00Z) or a duration back from now such as 24h or 7d, got ${JSON.stringify(s)}` });
+          return z.NEVER;
+        }
+        return at;
+      })
+      // `prefault`: the default is parsed like a given value, so it is resolved against the clock per request.
+      .prefault('7d')
+      .describe('ISO-8601 time, or a duration back from now: 30m, 24h, 7d, 2w (default 7d)'),
+    groupBy: z.enum(FAILURE_GROUPINGS).default('class'),
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+    agent: agentName.optional(),
+    class: z.enum(FAILURE_CLASSES).optional(),
+  })
+  .strict();
+
+/** One recurring failure: the failed runs (cancelled ones are not failures) that share a class, agent, model or prompt. */
+export const failurePattern = z.object({
+  /** The class, agent, model or prompt hash; null for runs without a model. */
+  key: z.string().nullable(),
+  /** Failed runs. */
+  count: z.number().int(),
+  /** Distinct tasks among them. */
+  tasks: z.number().int(),
+  firstAt: isoTime,
+  lastAt: isoTime,
+  /** Up to ten, the most recently failed first. */
+  taskIds: z.array(z.string()),
+  /** Grouped by prompt: the start of the prompt, whitespace collapsed; null otherwise. */
+  promptExcerpt: z.string().nullable(),
+  /** The top three of the other dimension: agents for a class, classes for anything else. */
+  top: z.array(z.object({ key: z.string().nullable(), count: z.number().int() })),
+});
+export type FailurePattern = z.infer<typeof failurePattern>;
+
+export const failurePatterns = z.object({
+  groupBy: z.enum(FAILURE_GROUPINGS),
+  /** The window's start, resolved. */
+  since: isoTime,
+  /** Over every group in the window, not only those answered. */
+  totalFailures: z.number().int(),
+  totalGroups: z.number().int(),
+  items: z.array(failurePattern),
+});
+export type FailurePatterns = z.infer<typeof failurePatterns>;

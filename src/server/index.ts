@@ -28,6 +28,7 @@ import { scheduleMaintenance, type MaintenanceScheduler, type MaintenanceStep } 
 import { createMetrics, metricsRoute, type Metrics } from './metrics.js';
 import { createReaper, type Reaper } from './reaper.js';
 import { auditRoutes } from './routes/audit.js';
+import { failureRoutes } from './routes/failures.js';
 import { probeRoutes, systemRoutes } from './routes/system.js';
 import { taskRoutes } from './routes/tasks.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -176,6 +177,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
       webhookRoutes(api, ctx, webhooks);
       systemRoutes(api, ctx);
       auditRoutes(api, ctx);
+      failureRoutes(api, ctx);
       scope.get('/stream', { websocket: true, config: { public: true }, schema: { hide: true } }, (socket) => streams.accept(socket));
       scope.get('/daemon/connect', { websocket: true, schema: { hide: true } }, (socket, req) => {
         const p = req.principal;
