@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { coerceError } from '../core/errors.js';
+import { createPassRunner } from '../core/passRunner.js';
 import { pickWeighted, type RoundRobinState } from '../core/scheduling.js';
 import { claimTasks } from '../store/claim.js';
 import type { Db } from '../store/db.js';
@@ -39,33 +40,11 @@ export interface Dispatcher {
 export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const { db, bus, hub, log } = deps;
   const rr: RoundRobinState = new Map();
-  let running: Promise<void> | undefined;
-  let again = false;
-  let stopped = false;
+  const runner = createPassRunner(pass, (err) => log.error({ err: coerceError(err) }, 'dispatch pass failed'));
 
-  const unsubscribe = bus.subscribe('dispatch', () => kick());
-  const sweep = setInterval(() => kick(), deps.sweepMs ?? 1_000);
+  const unsubscribe = bus.subscribe('dispatch', () => runner.kick());
+  const sweep = setInterval(() => runner.kick(), deps.sweepMs ?? 1_000);
   sweep.unref();
-
-  function kick(): void {
-    if (stopped) return;
-    if (running) {
-      again = true;
-      return;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        try {
-          await pass();
-        } catch (err) {
-          log.error({ err: coerceError(err) }, 'dispatch pass failed');
-        }
-      } while (again && !stopped);
-    })().finally(() => {
-      running = undefined;
-    });
-  }
 
   async function pass(): Promise<void> {
     const exhausted = new Set<string>();
@@ -136,12 +115,10 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   }
 
   return {
-    kick,
-    async idle() {
-      while (running) await running;
-    },
+    kick: () => runner.kick(),
+    idle: () => runner.idle(),
     stop() {
-      stopped = true;
+      runner.stop();
       clearInterval(sweep);
       unsubscribe();
     },

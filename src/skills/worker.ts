@@ -8,6 +8,7 @@
  */
 import type { Logger } from 'pino';
 import { coerceError } from '../core/errors.js';
+import { createPassRunner } from '../core/passRunner.js';
 import { backoffDelay, type BackoffSettings } from '../core/retryPolicy.js';
 import type { Db } from '../store/db.js';
 import { claimSkillJobs, failSkillJob, finishSkillJob, type SkillJob } from '../store/skillJobs.js';
@@ -31,34 +32,12 @@ export interface SkillWorker {
 export function createSkillWorker(o: SkillWorkerOptions): SkillWorker {
   const backoff = o.backoff ?? { baseMs: 2_000, capMs: 600_000 };
   const leaseMs = o.leaseMs ?? 120_000;
-  let running: Promise<void> | undefined;
-  let again = false;
-  let stopped = false;
-  const timer = setInterval(() => kick(), o.pollMs ?? 2_000);
+  const runner = createPassRunner(pass, (err) => o.log.error({ err: coerceError(err) }, 'skill job pass failed'));
+  const timer = setInterval(() => runner.kick(), o.pollMs ?? 2_000);
   timer.unref();
 
-  function kick(): void {
-    if (stopped) return;
-    if (running) {
-      again = true;
-      return;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        try {
-          await pass();
-        } catch (err) {
-          o.log.error({ err: coerceError(err) }, 'skill job pass failed');
-        }
-      } while (again && !stopped);
-    })().finally(() => {
-      running = undefined;
-    });
-  }
-
   async function pass(): Promise<void> {
-    while (!stopped) {
+    while (!runner.stopped) {
       const jobs = await claimSkillJobs(o.db, 8, leaseMs);
       if (jobs.length === 0) return;
       for (const job of jobs) {
@@ -78,14 +57,12 @@ export function createSkillWorker(o: SkillWorkerOptions): SkillWorker {
   }
 
   return {
-    kick,
-    async idle() {
-      while (running) await running;
-    },
+    kick: () => runner.kick(),
+    idle: () => runner.idle(),
     async stop() {
-      stopped = true;
+      runner.stop();
       clearInterval(timer);
-      while (running) await running;
+      await runner.idle();
     },
   };
 }
