@@ -9,6 +9,7 @@
  * rest of the code uses.
  */
 import { z } from 'zod';
+import { FAILURE_CLASSES } from '../retryPolicy.js';
 import { durationMs, sizeBytes } from './units.js';
 
 export const KNOWN_AGENT_NAMES = ['claude-code', 'codex', 'gemini', 'cursor-agent', 'opencode'] as const;
@@ -170,23 +171,9 @@ const webhooksSchema = z
   })
   .strict();
 
-const FAILURE_CLASS_NAMES = [
-  'auth',
-  'rate_limited',
-  'context_overflow',
-  'token_budget_exceeded',
-  'timeout_idle',
-  'timeout_wall',
-  'missing_executable',
-  'runtime_lost',
-  'agent_error',
-  'invalid_output',
-  'cancelled',
-] as const;
-
 /** Per failure class: whether a retry may help, and how many attempts at most (overrides the defaults of src/core/retryPolicy.ts). */
 const retrySchema = z.partialRecord(
-  z.enum(FAILURE_CLASS_NAMES),
+  z.enum(FAILURE_CLASSES),
   z.object({ retryable: z.boolean().optional(), max_attempts: z.number().int().min(1).max(20).optional() }).strict(),
 );
 
