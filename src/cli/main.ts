@@ -9,6 +9,7 @@ import { registerAgentTools } from './commands/agentTools.js';
 import { registerAudit } from './commands/audit.js';
 import { registerConfig } from './commands/config.js';
 import { registerDaemon } from './commands/daemon.js';
+import { registerFailures } from './commands/failures.js';
 import { registerMaintenance } from './commands/maintenance.js';
 import { registerServe } from './commands/serve.js';
 import { registerSkill } from './commands/skill.js';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerMaintenance(program);
   registerWebhook(program);
   registerAudit(program);
+  registerFailures(program);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();
