@@ -8,13 +8,13 @@ export function iso(v: unknown): string {
 export function isoOrNull(v: unknown): string | null {
   return v === null || v === undefined ? null : iso(v);
 }
-function str(v: unknown): string | null {
+export function str(v: unknown): string | null {
   return v === null || v === undefined ? null : String(v);
 }
 function num(v: unknown): number | null {
   return v === null || v === undefined ? null : Number(v);
 }
-function obj(v: unknown): Record<string, unknown> | null {
+export function obj(v: unknown): Record<string, unknown> | null {
   return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
 }
 

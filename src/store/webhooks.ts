@@ -15,7 +15,7 @@
 import { eventIdFromKey, type CreatedWebhook, type DaemonSummary, type TaskSummary, type Webhook, type WebhookDelivery, type WebhookEvent, type WebhookFormat } from '../core/webhooks.js';
 import type { Queryable } from './db.js';
 import { decodeCursor, keysetPage, rethrowBadCursorTime } from './keysetCursor.js';
-import { iso, isoOrNull, type DbRow } from './rows.js';
+import { iso, isoOrNull, obj, str, type DbRow } from './rows.js';
 import { sql } from './sql.js';
 
 /** Transitions that are webhook events. */
@@ -178,9 +178,6 @@ export async function listDeliveries(
 }
 
 // ------------------------------------------------------------ producing events
-
-const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
-const obj = (v: unknown): Record<string, unknown> | null => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null);
 
 function taskSummary(r: DbRow): TaskSummary {
   const willRetry = r.status === 'failed' && r.run_after !== null && r.run_after !== undefined;
