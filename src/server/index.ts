@@ -151,6 +151,20 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
       maxPayload: maxMessage * 4,
       perMessageDeflate: deflateOptions(config.streaming.compression),
     },
+    // A client's protocol error (a text frame that is not UTF-8, a frame over
+    // maxPayload): ws has already answered it with a close frame (1007, 1009,
+    // 1002). The plugin's default handler logged it as a server error and
+    // terminated the socket, cutting that close frame off (the client saw
+    // 1006). Found by test/server/fuzz/sockets.test.ts.
+    errorHandler: (err, socket, req) => {
+      const code = (err as { code?: unknown }).code;
+      if (typeof code === 'string' && code.startsWith('WS_ERR_')) {
+        req.log.info({ code, reason: err.message }, 'websocket client sent an invalid frame; closed');
+        return;
+      }
+      req.log.error({ err }, 'websocket failed');
+      socket.terminate();
+    },
   });
 
   const typed = app.withTypeProvider<ZodTypeProvider>() as unknown as Api;
