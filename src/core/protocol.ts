@@ -7,7 +7,15 @@ import { z } from 'zod';
 
 export const PROTOCOL_VERSION = 1;
 
-const taskRef = { taskId: z.string().uuid(), attempt: z.number().int().min(1) };
+/**
+ * Integers the server stores in int4 columns (attempts, seqs, pids, exit
+ * codes): a runtime's value beyond 2^31-1 is refused as an invalid frame
+ * instead of failing in the database (a server_error and an error logged for
+ * every resend). Found by test/server/fuzz/sockets.test.ts.
+ */
+const int4 = () => z.number().int().min(-2_147_483_648).max(2_147_483_647);
+
+const taskRef = { taskId: z.string().uuid(), attempt: int4().min(1) };
 
 export const agentCheck = z.object({
   name: z.string().min(1).max(100),
@@ -19,7 +27,7 @@ export const agentCheck = z.object({
 export type AgentCheckFrame = z.infer<typeof agentCheck>;
 
 export const wireEvent = z.object({
-  seq: z.number().int().min(1),
+  seq: int4().min(1),
   at: z.string().datetime({ offset: true }),
   stream: z.enum(['stdout', 'stderr', 'system']),
   kind: z.enum(['text', 'thinking', 'tool_call', 'tool_result', 'usage', 'error', 'result', 'raw', 'status']),
@@ -59,7 +67,7 @@ export const healthFrame = z.object({
   memUsedMb: z.number().min(0),
   memTotalMb: z.number().min(0).optional(),
   agentsRssMb: z.number().min(0),
-  active: z.number().int().min(0),
+  active: int4().min(0),
   throttled: z.boolean(),
   throttleReason: z.string().max(500).nullable(),
 });
@@ -73,7 +81,7 @@ export const rejectFrame = z.object({ type: z.literal('reject'), ...taskRef, rea
 export const startedFrame = z.object({
   type: z.literal('started'),
   ...taskRef,
-  pid: z.number().int().nullable(),
+  pid: int4().nullable(),
   agentVersion: z.string().max(200).nullable(),
   model: z.string().max(200).nullable(),
   startedAt: z.string().datetime({ offset: true }),
@@ -92,8 +100,8 @@ export const finishedFrame = z.object({
   ...taskRef,
   outcome: z.enum(['completed', 'failed', 'blocked', 'cancelled']),
   /** Highest seq this run produced; the server knows the transcript is complete when it has them all. */
-  lastSeq: z.number().int().min(0),
-  exitCode: z.number().int().nullable(),
+  lastSeq: int4().min(0),
+  exitCode: int4().nullable(),
   signal: z.string().max(50).nullable(),
   failureClass: z.string().max(100).nullable(),
   reason: z.string().max(4000).nullable(),
