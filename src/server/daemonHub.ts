@@ -312,13 +312,26 @@ export function createDaemonHub(deps: DaemonHubDeps) {
         ws.close(1002, 'protocol version');
         return;
       }
+      const workspacesOfToken = principal.daemonWorkspaces ?? (principal.workspaceId ? [principal.workspaceId] : null);
+      // A runtime id is taken over (a reconnect, a rotated token) only by a
+      // token that may serve every workspace the runtime served: otherwise
+      // one workspace's daemon token, naming another's runtime id, would
+      // disconnect it and fail its runs. Found by test/server/fuzz/sockets.test.ts.
+      const { rows: prior } = await db.query<{ token_id: string | null; workspaces: string[] | null }>('SELECT token_id, workspaces FROM daemons WHERE id = $1', [frame.daemonId]);
+      const before = prior[0];
+      if (before && before.token_id !== principal.id && workspacesOfToken !== null && (before.workspaces === null || !before.workspaces.every((w) => workspacesOfToken.includes(w)))) {
+        clog.warn({ daemonId: frame.daemonId }, 'refused a hello naming a runtime id of workspaces this token does not serve');
+        error('forbidden', 'this runtime id belongs to workspaces your token does not serve; use a new daemon id');
+        ws.close(4403, 'runtime id not yours');
+        return;
+      }
       const previous = conns.get(frame.daemonId);
       if (previous) {
         // The same runtime reconnected before its old socket was noticed dead.
         previous.ws.terminate();
         conns.delete(frame.daemonId);
       }
-      const workspaces = principal.daemonWorkspaces ?? (principal.workspaceId ? [principal.workspaceId] : null);
+      const workspaces = workspacesOfToken;
       await upsertDaemon(db, {
         id: frame.daemonId,
         name: frame.name,
