@@ -11,7 +11,6 @@
 import { classifyStatus, classifyText, type FailureClass, type FailureHint } from '../core/failureText.js';
 import {
   addUsage,
-  clip,
   completed,
   contentText,
   createRunState,
@@ -23,7 +22,8 @@ import {
   obj,
   parseSemver,
   str,
-  toolText,
+  toolCallEvent,
+  toolResultEvent,
   totalTokens,
   usageEvent,
   usageOf,
@@ -116,7 +116,7 @@ function createParser(): LineParser {
         events.push(ev('thinking', line, str(b.thinking) ?? '', parent ? extra : undefined));
       } else if (type === 'tool_use') {
         const name = str(b.name) ?? 'tool';
-        events.push(ev('tool_call', line, toolText(name, b.input), { name, id: str(b.id), input: b.input, ...extra }));
+        events.push(toolCallEvent(line, name, b.input, { id: str(b.id), ...extra }));
       }
     }
     const model = str(m?.model);
@@ -137,8 +137,7 @@ function createParser(): LineParser {
     for (const block of list(obj(msg.message)?.content)) {
       const b = obj(block);
       if (str(b?.type) !== 'tool_result' || !b) continue;
-      const output = clip(contentText(b.content));
-      events.push(ev('tool_result', line, output, { id: str(b.tool_use_id), isError: b.is_error === true, output }));
+      events.push(toolResultEvent(line, contentText(b.content), { id: str(b.tool_use_id), isError: b.is_error === true }));
     }
     return events.length > 0 ? events : [ev('status', line, 'user message')];
   }

@@ -11,7 +11,6 @@
  */
 import { join } from 'node:path';
 import {
-  clip,
   completed,
   contentText,
   createRunState,
@@ -23,7 +22,8 @@ import {
   obj,
   parseSemver,
   str,
-  toolText,
+  toolCallEvent,
+  toolResultEvent,
   usageEvent,
   usageOf,
   type Json,
@@ -96,11 +96,11 @@ function createParser(): LineParser {
     if (!announced.has(id)) {
       announced.add(id);
       const { name, input } = toolOf(item);
-      events.push(ev('tool_call', line, toolText(name, input), { name, id, input }));
+      events.push(toolCallEvent(line, name, input, { id }));
     }
     if (phase === 'completed') {
       const { output, ...rest } = toolResultOf(item);
-      events.push(ev('tool_result', line, clip(output), { id, name: toolOf(item).name, output: clip(output), ...rest }));
+      events.push(toolResultEvent(line, output, { id, name: toolOf(item).name, ...rest }));
     }
     return events.length > 0 ? events : [ev('status', line, `${str(item.type) ?? 'item'} ${phase}`, { id })];
   }

@@ -11,7 +11,6 @@
  * `result`. The stream may end without `result` on failure.
  */
 import {
-  clip,
   completed,
   contentText,
   createAnswer,
@@ -24,7 +23,8 @@ import {
   obj,
   parseSemver,
   str,
-  toolText,
+  toolCallEvent,
+  toolResultEvent,
   usageEvent,
   usageOf,
   type Json,
@@ -101,10 +101,10 @@ function createParser(): LineParser {
         const { name, input, result: toolResult } = toolOf(obj(msg.tool_call));
         if (subtype !== 'completed') {
           answer.toolCalled();
-          return [ev('tool_call', line, toolText(name, input), { name, id, input })];
+          return [toolCallEvent(line, name, input, { id })];
         }
         const { output, ...rest } = resultOf(toolResult);
-        return [ev('tool_result', line, clip(output), { name, id, output: clip(output), ...rest })];
+        return [toolResultEvent(line, output, { name, id, ...rest })];
       }
       case 'result': {
         result = msg;

@@ -7,7 +7,6 @@
  * instead, which the CLI reads as the prompt when no `--prompt` is given.
  */
 import {
-  clip,
   completed,
   createAnswer,
   createRunState,
@@ -19,7 +18,8 @@ import {
   obj,
   parseSemver,
   str,
-  toolText,
+  toolCallEvent,
+  toolResultEvent,
   usageEvent,
   usageOf,
   type Json,
@@ -79,12 +79,12 @@ function createParser(): LineParser {
       case 'tool_use': {
         answer.toolCalled();
         const name = str(msg.tool_name) ?? 'tool';
-        return [ev('tool_call', line, toolText(name, msg.parameters), { name, id: str(msg.tool_id), input: msg.parameters })];
+        return [toolCallEvent(line, name, msg.parameters, { id: str(msg.tool_id) })];
       }
       case 'tool_result': {
         const isError = str(msg.status) === 'error';
-        const output = clip(str(msg.output) ?? str(obj(msg.error)?.message) ?? '');
-        return [ev('tool_result', line, output, { id: str(msg.tool_id), status: str(msg.status), isError, output })];
+        const output = str(msg.output) ?? str(obj(msg.error)?.message) ?? '';
+        return [toolResultEvent(line, output, { id: str(msg.tool_id), status: str(msg.status), isError })];
       }
       case 'error': {
         const message = str(msg.message) ?? '';

@@ -13,7 +13,6 @@
 import { classifyStatus, classifyText } from '../core/failureText.js';
 import {
   addUsage,
-  clip,
   completed,
   createAnswer,
   createRunState,
@@ -24,7 +23,8 @@ import {
   obj,
   parseSemver,
   str,
-  toolText,
+  toolCallEvent,
+  toolResultEvent,
   usageEvent,
   usageOf,
   type Json,
@@ -74,10 +74,10 @@ function createParser(): LineParser {
         const state = obj(part.state) ?? {};
         const id = str(part.callID);
         const isError = str(state.status) === 'error';
-        const output = clip(isError ? (str(state.error) ?? 'error') : (str(state.output) ?? ''));
+        const output = isError ? (str(state.error) ?? 'error') : (str(state.output) ?? '');
         return [
-          ev('tool_call', line, toolText(name, state.input), { name, id, input: state.input, title: str(state.title) }),
-          ev('tool_result', line, output, { name, id, status: str(state.status), isError, output }),
+          toolCallEvent(line, name, state.input, { id, title: str(state.title) }),
+          toolResultEvent(line, output, { name, id, status: str(state.status), isError }),
         ];
       }
       case 'step_finish': {

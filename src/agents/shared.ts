@@ -54,6 +54,17 @@ export function toolText(name: string, input: unknown): string {
   return input === undefined ? name : `${name} ${clip(JSON.stringify(input) ?? '', 300)}`;
 }
 
+/** A tool call as every adapter reports it: the one-line description as text; its name and input in data. */
+export function toolCallEvent(raw: string, name: string, input: unknown, data: Json = {}): NormalizedEvent {
+  return ev('tool_call', raw, toolText(name, input), { name, ...data, input });
+}
+
+/** A tool's result as every adapter reports it: the output clipped, as text and in data. */
+export function toolResultEvent(raw: string, output: string, data: Json): NormalizedEvent {
+  const text = clip(output);
+  return ev('tool_result', raw, text, { ...data, output: text });
+}
+
 /** Text of a tool result that may be a string, a list of content blocks, or structured data. */
 export function contentText(content: unknown): string {
   if (typeof content === 'string') return content;
