@@ -61,12 +61,15 @@ export const helloFrame = z.object({
   pending: z.array(z.object(taskRef)).max(10_000),
 });
 
+/** Health figures are stored as float4 (real): 1e308 failed in the database. Found by test/server/fuzz/sockets.test.ts. */
+const gauge = () => z.number().min(0).max(1e12);
+
 export const healthFrame = z.object({
   type: z.literal('health'),
-  cpu: z.number().min(0),
-  memUsedMb: z.number().min(0),
-  memTotalMb: z.number().min(0).optional(),
-  agentsRssMb: z.number().min(0),
+  cpu: gauge(),
+  memUsedMb: gauge(),
+  memTotalMb: gauge().optional(),
+  agentsRssMb: gauge(),
   active: int4().min(0),
   throttled: z.boolean(),
   throttleReason: z.string().max(500).nullable(),
