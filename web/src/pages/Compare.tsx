@@ -9,7 +9,7 @@ import { useState, type FormEvent } from 'react';
 import { ApiError } from '../api/http.js';
 import type { DiffSummary, GroupTask } from '../api/types.js';
 import { DiffTotals } from '../components/DiffView.js';
-import { Empty, ErrorNotice, isRouteMissing, Loading, NotAvailable, StatusBadge } from '../components/common.js';
+import { Empty, ErrorNotice, Loading, StatusBadge } from '../components/common.js';
 import { count, duration, firstLine, time, usd } from '../format.js';
 import { navigate, taskHref } from '../router.js';
 import { useSession } from '../session.js';
@@ -81,7 +81,6 @@ function Group({ id }: { id: string }) {
 
   if (group.isPending) return <Loading what="the group" />;
   if (group.error) {
-    if (isRouteMissing(group.error)) return <NotAvailable feature="Compare" endpoint="GET /api/v1/task-groups/:id" />;
     if (group.error instanceof ApiError && (group.error.status === 404 || group.error.status === 400)) {
       return (
         <Empty title="No such group">

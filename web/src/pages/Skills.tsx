@@ -5,7 +5,7 @@
  */
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
-import { ErrorNotice, isRouteMissing, NotAvailable } from '../components/common.js';
+import { ErrorNotice } from '../components/common.js';
 import { ago, count } from '../format.js';
 import { taskHref } from '../router.js';
 import { useSession } from '../session.js';
@@ -20,14 +20,6 @@ export function SkillsPage({ initialQuery }: { initialQuery: string }) {
   }, [q]);
   const skills = useQuery({ queryKey: ['skills', workspace, debounced], queryFn: () => api.skills(debounced, 30), placeholderData: keepPreviousData });
 
-  if (skills.error && isRouteMissing(skills.error)) {
-    return (
-      <div>
-        <h1>Skills</h1>
-        <NotAvailable feature="Skills" endpoint="GET /api/v1/skills" />
-      </div>
-    );
-  }
   return (
     <div>
       <div className="page-head">
