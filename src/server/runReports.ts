@@ -94,7 +94,7 @@ export async function recordFinished(ctx: ReportContext, f: FinishedFrame): Prom
       agentVersion: f.agentVersion,
       model: f.model,
       endedAt: f.endedAt,
-    });
+    }, ctx.daemonId);
     if (!row) return undefined;
     const base: TaskPatch = { lease_expires_at: null, session_id: f.sessionId ?? (row.session_id as string | null) };
     let to: TaskStatus = outcome;
@@ -166,7 +166,7 @@ export async function recordFinished(ctx: ReportContext, f: FinishedFrame): Prom
 export async function recordLost(q: Queryable, taskId: string, daemonId: string, attempt: number, actor: 'reaper', reason: string, policy?: RetryPolicy): Promise<Task | undefined> {
   const row = await getTaskRow(q, null, taskId);
   if (!row || row.status !== 'executing' || row.daemon_id !== daemonId || Number(row.attempt) !== attempt) return undefined;
-  await finishRun(q, taskId, attempt, { status: 'failed', failureClass: 'runtime_lost', failureReason: reason });
+  await finishRun(q, taskId, attempt, { status: 'failed', failureClass: 'runtime_lost', failureReason: reason }, daemonId);
   const cancelRequested = row.cancel_requested_at !== null;
   const lost = classPolicy('runtime_lost', policy);
   const retry = !cancelRequested && lost.retryable && attempt < Math.min(Number(row.max_attempts), lost.maxAttempts ?? Infinity);

@@ -42,14 +42,19 @@ export interface RunEnd {
   endedAt?: string;
 }
 
-/** Closes a run that is still open; a second report for the same run changes nothing. */
-export async function finishRun(q: Queryable, taskId: string, attempt: number, e: RunEnd): Promise<boolean> {
+/**
+ * Closes a run that is still open; a second report for the same run changes
+ * nothing. With `daemonId`, only that runtime's run: an attempt number given
+ * back by an expired claim can be run by another runtime, and a late report
+ * of the first one must not close the second one's record (chaos suite).
+ */
+export async function finishRun(q: Queryable, taskId: string, attempt: number, e: RunEnd, daemonId?: string): Promise<boolean> {
   const { rowCount } = await q.query(
     `UPDATE task_runs SET status = $3, exit_code = $4, signal = $5, failure_class = $6, failure_reason = $7,
        stderr_tail = $8, last_events = $9, usage = $10, cost_usd = $11, session_id = coalesce($12, session_id),
        result_text = $13, diff = $14, agent_version = coalesce($15, agent_version), model = coalesce($16, model),
        ended_at = coalesce($17::timestamptz, now())
-     WHERE task_id = $1 AND attempt = $2 AND status = 'running'`,
+     WHERE task_id = $1 AND attempt = $2 AND status = 'running' AND ($18::uuid IS NULL OR daemon_id = $18::uuid)`,
     [
       taskId,
       attempt,
@@ -68,6 +73,7 @@ export async function finishRun(q: Queryable, taskId: string, attempt: number, e
       e.agentVersion ?? null,
       e.model ?? null,
       e.endedAt ?? null,
+      daemonId ?? null,
     ],
   );
   return (rowCount ?? 0) > 0;
