@@ -26,6 +26,8 @@ export const TRANSITIONS: readonly Transition[] = [
   { from: 'queued', to: 'claimed', by: ['dispatcher'], why: 'claimed by a runtime' },
   { from: 'claimed', to: 'executing', by: ['daemon'], why: 'agent process started' },
   { from: 'claimed', to: 'queued', by: ['reaper', 'daemon'], why: 'lease expired or runtime refused' },
+  // An expired claim counts as an attempt (the runtime may have started it); on the last one the task fails.
+  { from: 'claimed', to: 'failed', by: ['reaper'], why: 'lease expired on the last attempt' },
   { from: 'executing', to: 'completed', by: ['daemon'], why: 'agent finished' },
   { from: 'executing', to: 'failed', by: ['daemon', 'reaper'], why: 'run failed' },
   { from: 'executing', to: 'blocked', by: ['daemon'], why: 'agent asked a question' },

@@ -1,6 +1,7 @@
 /**
  * The server's clock-driven duties, once a second:
- * - claims whose lease ran out without a spawn report go back to the queue;
+ * - claims whose lease ran out without a spawn report go back to the queue
+ *   (the attempt counted: the runtime may have started it);
  * - runs whose runtime stopped renewing its lease are lost (retried or failed);
  * - failed tasks whose backoff has passed are re-queued (the retry promoter);
  * - runtimes silent for too long are marked offline (their server died).
@@ -14,7 +15,7 @@ import { refreshQueueReasons } from '../store/claim.js';
 import { resumePreference, transition } from '../store/tasks.js';
 import type { Bus } from './bus.js';
 import type { Metrics } from './metrics.js';
-import { recordLost, releaseClaim } from './runReports.js';
+import { expireClaim, recordLost } from './runReports.js';
 
 export interface ReaperDeps {
   db: Db;
@@ -61,7 +62,7 @@ export function createReaper(deps: ReaperDeps): Reaper {
     for (const r of expired.rows) {
       const t = await db.tx((q) =>
         r.status === 'claimed'
-          ? releaseClaim(q, r.id, r.daemon_id, r.attempt, 'reaper', 'lease expired: the runtime did not start it in time')
+          ? expireClaim(q, r.id, r.daemon_id, r.attempt, 'lease expired: the runtime did not report starting it in time')
           : recordLost(q, r.id, r.daemon_id, r.attempt, 'reaper', 'its runtime stopped reporting'),
       );
       if (t) {

@@ -68,6 +68,35 @@ export async function releaseClaim(q: Queryable, taskId: string, daemonId: strin
 }
 
 /**
+ * claimed → queued by the reaper: the claim's lease ran out without a spawn
+ * report. The runtime may have started the run all the same (its report
+ * delayed, or lost with a server that died), so — like a lost run — the
+ * attempt stays counted and the next claim gets a new number; on the last
+ * attempt the task fails as runtime_lost. Giving the number back let the
+ * next claim reuse it, and the first runtime's late reports then passed for
+ * that other run's (chaos suite: one attempt run by two processes).
+ */
+export async function expireClaim(q: Queryable, taskId: string, daemonId: string, attempt: number, reason: string, policy?: RetryPolicy): Promise<Task | undefined> {
+  const row = await getTaskRow(q, null, taskId);
+  if (!row || row.status !== 'claimed' || row.daemon_id !== daemonId || Number(row.attempt) !== attempt) return undefined;
+  const lost = classPolicy('runtime_lost', policy);
+  const retry = lost.retryable && attempt < Math.min(Number(row.max_attempts), lost.maxAttempts ?? Infinity);
+  const done = await transition(q, {
+    taskId,
+    from: ['claimed'],
+    to: retry ? 'queued' : 'failed',
+    actor: 'reaper',
+    reason,
+    set: retry
+      ? { daemon_id: null, lease_expires_at: null, status_reason: reason }
+      : { lease_expires_at: null, status_reason: `runtime_lost: ${reason}`, finished_at: new Date(), run_after: null },
+    where: { daemonId, attempt },
+  });
+  if (done && !retry) await revokeTaskTokens(q, taskId);
+  return done?.task;
+}
+
+/**
  * The end of a run: closes the run record and moves the task on. A failure
  * that may be retried leaves the task `failed` with `run_after` set; the
  * retry promoter re-queues it then.

@@ -39,6 +39,9 @@ const EXPECTED: Record<string, readonly Actor[]> = {
   'queued→claimed': ['dispatcher'],
   'claimed→executing': ['daemon'],
   'claimed→queued': ['reaper', 'daemon'],
+  // Not in DESIGN.md's table: a claim whose lease expired may have started (its report lost with a
+  // server), so it counts as an attempt; on the last one the task fails (chaos suite, decisions).
+  'claimed→failed': ['reaper'],
   'executing→completed': ['daemon'],
   'executing→failed': ['daemon', 'reaper'],
   'executing→blocked': ['daemon'],
@@ -92,11 +95,11 @@ describe('the task state machine', () => {
     });
   });
 
-  it('allows 17 (from, to, actor) triples in all, so the loop above really saw legal ones', () => {
+  it('allows 18 (from, to, actor) triples in all, so the loop above really saw legal ones', () => {
     let legal = 0;
     for (const from of STATES) for (const to of STATES) for (const actor of WHO) if (canTransition(from, to, actor)) legal++;
     expect(legal).toBe(Object.values(EXPECTED).reduce((n, actors) => n + actors.length, 0));
-    expect(legal).toBe(17);
+    expect(legal).toBe(18);
   });
 
   it('never lets a task stay in its state through a transition', () => {

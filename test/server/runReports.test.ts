@@ -1,13 +1,14 @@
 /**
  * Reports about runs that arrive late, from a runtime that no longer holds
- * the task (found by the chaos suite, scripts/chaos.ts).
+ * the task (found by the chaos suite, scripts/chaos.ts): a claim whose lease
+ * ran out while its runtime's reports were stuck behind a dead server.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FinishedFrame } from '../../src/core/protocol.js';
-import { recordFinished, recordStarted } from '../../src/server/runReports.js';
+import { expireClaim, recordFinished, recordStarted } from '../../src/server/runReports.js';
 import { claimTasks } from '../../src/store/claim.js';
-import { insertTask } from '../../src/store/tasks.js';
+import { getTaskRow, insertTask } from '../../src/store/tasks.js';
 import { createWorkspace } from '../../src/store/workspaces.js';
 import { createTestDb, type TestDb } from '../helpers/db.js';
 import { track, untrack } from '../helpers/leaks.js';
@@ -53,6 +54,44 @@ async function claimedTask(ws: string, daemonId: string, maxAttempts: number) {
   expect(c?.task).toMatchObject({ id: t.id, attempt: 1, status: 'claimed' });
   return t.id;
 }
+
+describe('a claim whose lease expired', () => {
+  it('counts as an attempt: the next claim runs attempt 2, and the first runtime\'s late reports change nothing', async () => {
+    const a = randomUUID();
+    const b = randomUUID();
+    const id = await claimedTask('late-a', a, 3);
+    const t = await db.tx((q) => expireClaim(q, id, a, 1, 'lease expired'));
+    expect(t).toMatchObject({ status: 'queued', attempt: 1, daemonId: null });
+
+    const [again] = await claimTasks(db, { daemonId: b, workspaces: ['late-a'], agents: ['fake'], slots: 1, leaseMs: 30_000 });
+    expect(again?.task).toMatchObject({ id, attempt: 2 });
+    expect(await recordStarted(ctx(b), started(id, 2))).toMatchObject({ status: 'executing', attempt: 2 });
+
+    // Runtime A had started attempt 1 after all; its reports arrive now.
+    expect(await recordStarted(ctx(a), started(id, 1))).toBeUndefined();
+    await recordFinished(ctx(a), finished(id, 1, 'failed', 1));
+    expect(await getTaskRow(db, null, id)).toMatchObject({ status: 'executing', attempt: 2, daemon_id: b });
+    const runs = await db.query<{ attempt: number; status: string }>('SELECT attempt, status FROM task_runs WHERE task_id = $1 ORDER BY attempt', [id]);
+    expect(runs.rows).toEqual([{ attempt: 2, status: 'running' }]);
+  });
+
+  it('on the last attempt fails the task as runtime_lost', async () => {
+    const a = randomUUID();
+    const id = await claimedTask('late-last', a, 1);
+    const t = await db.tx((q) => expireClaim(q, id, a, 1, 'lease expired'));
+    expect(t).toMatchObject({ status: 'failed', attempt: 1 });
+    expect(t?.statusReason).toMatch(/^runtime_lost: lease expired/);
+    expect(t?.finishedAt).not.toBeNull();
+  });
+
+  it('is left alone when the runtime reported the start meanwhile', async () => {
+    const a = randomUUID();
+    const id = await claimedTask('late-started', a, 3);
+    await recordStarted(ctx(a), started(id, 1));
+    expect(await db.tx((q) => expireClaim(q, id, a, 1, 'lease expired'))).toBeUndefined();
+    expect(await getTaskRow(db, null, id)).toMatchObject({ status: 'executing', attempt: 1 });
+  });
+});
 
 describe('a late finished report', () => {
   it('does not close the run record another runtime holds for the same attempt number', async () => {
