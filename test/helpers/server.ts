@@ -59,6 +59,8 @@ export async function startTestServer(
     plugins?: ServerOptions['plugins'];
     /** Skill library options; by default the deterministic `hash` provider and short retry delays. */
     skills?: ServerOptions['skills'];
+    /** The server's logger (default: testLog, silent unless SWITCHYARD_TEST_LOG); the fuzz suite passes one that records errors. */
+    log?: ServerOptions['log'];
   } = {},
 ): Promise<TestServer> {
   const config = testConfig(opts.config);
@@ -78,7 +80,7 @@ export async function startTestServer(
   let url = '';
   let running = false;
   const start = async () => {
-    server = await createServer({ db, config, log: testLog, version: 'test', defaultWorkspace, reaperIntervalMs: 200, ...(opts.serverId ? { serverId: opts.serverId } : {}), ...(opts.plugins ? { plugins: opts.plugins } : {}), skills: { ...TEST_SKILLS, archiveDir: archiveDir, ...opts.skills } });
+    server = await createServer({ db, config, log: opts.log ?? testLog, version: 'test', defaultWorkspace, reaperIntervalMs: 200, ...(opts.serverId ? { serverId: opts.serverId } : {}), ...(opts.plugins ? { plugins: opts.plugins } : {}), skills: { ...TEST_SKILLS, archiveDir: archiveDir, ...opts.skills } });
     url = await server.listen(port, '127.0.0.1');
     port = Number(new URL(url).port);
     running = true;
