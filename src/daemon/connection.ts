@@ -29,6 +29,8 @@ export class ServerConnection {
   private retryTimer: NodeJS.Timeout | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private heartbeatMs: number;
+  /** When the server was last heard from (a frame or a ping): its leases of our runs were renewed about then. */
+  lastHeardAt = Date.now();
 
   constructor(private readonly o: ConnectionOptions) {
     this.heartbeatMs = o.heartbeatMs;
@@ -136,6 +138,7 @@ export class ServerConnection {
 
   /** A server that neither pings nor sends anything for 2.5 heartbeats is gone. */
   private armWatchdog(): void {
+    this.lastHeardAt = Date.now();
     if (this.watchdog) clearTimeout(this.watchdog);
     const ws = this.ws;
     if (!ws) return;

@@ -208,7 +208,7 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
     runs.set(a.taskId, run);
     void run.done.then(() => {
       if (runs.get(a.taskId) === run) runs.delete(a.taskId);
-      void sendHealth();
+      healthSoon();
     });
     run.start();
   };
@@ -286,6 +286,17 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
     throttled = reason;
     conn.send({ type: 'health', cpu: h.cpu, memUsedMb: h.memUsedMb, memTotalMb: h.memTotalMb, agentsRssMb: h.agentsRssMb, active: runs.size, throttled: reason !== null, throttleReason: reason });
   };
+  // After a run ends the dashboard's figures should move soon, but a sample
+  // runs `ps` (a process spawn): runs ending together share one report.
+  let healthQueued = false;
+  const healthSoon = () => {
+    if (healthQueued) return;
+    healthQueued = true;
+    setTimeout(() => {
+      healthQueued = false;
+      void sendHealth().catch((err: unknown) => log.warn({ err }, 'health check failed'));
+    }, 250).unref();
+  };
   const healthTimer = setInterval(() => void sendHealth().catch((err: unknown) => log.warn({ err }, 'health check failed')), config.runtime.health_check_interval);
   const agentTimer = setInterval(() => {
     void checkAgents(config).then((next) => {
@@ -297,6 +308,26 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
       }
     });
   }, config.runtime.agent_check_interval);
+
+  // Cut off from the server for about as long as the server's lease of our
+  // runs (max(lease, 3 × heartbeat), as the server computes it), the runs are
+  // as good as lost: the reaper gives them to other runtimes. Stop them before
+  // that (kill_grace plus a margin early), so no retry overlaps a run still
+  // going here (chaos suite: runs of a server's daemons outlived a restart of
+  // that server). They end as runtime_lost, reported once connected again.
+  const fenceMs = Math.max(config.runtime.lease, 3 * config.streaming.heartbeat_interval) - config.runtime.kill_grace - 500;
+  let fenced = false;
+  const fenceTimer = setInterval(() => {
+    if (conn.open) {
+      fenced = false;
+      return;
+    }
+    if (fenced || runs.size === 0 || Date.now() - conn.lastHeardAt < fenceMs) return;
+    fenced = true;
+    log.warn({ runs: runs.size, silentMs: Date.now() - conn.lastHeardAt }, 'cut off from the server for about the lease: stopping runs it will give to others');
+    for (const r of runs.values()) r.interrupt('cut off from the server for longer than the lease');
+  }, 250);
+  fenceTimer.unref();
 
   const prune = () =>
     void pruneWorktrees(o.stateDir, config.runtime.worktree_retention)
@@ -318,6 +349,7 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
       clearInterval(healthTimer);
       clearInterval(agentTimer);
       clearInterval(pruneTimer);
+      clearInterval(fenceTimer);
       // Runs end as lost (retryable elsewhere); their reports stay in the outbox if unsent.
       for (const r of runs.values()) r.interrupt('the runtime was stopped');
       await Promise.race([Promise.all([...runs.values()].map((r) => r.done)), new Promise((r) => setTimeout(r, config.runtime.kill_grace + 3_000))]);

@@ -20,6 +20,20 @@ export interface EventBatch {
   events: readonly EventInput[];
 }
 
+/**
+ * Agent output is stored as printed, except NUL: PostgreSQL text and jsonb
+ * cannot hold it, and one agent that prints a binary file would otherwise
+ * fail the whole group insert — every runtime's lines in it — on every resend.
+ */
+const REPLACEMENT = '\uFFFD';
+function storable(s: string): string {
+  return s.includes('\u0000') ? s.replaceAll('\u0000', REPLACEMENT) : s;
+}
+/** The same for serialized JSON, where NUL is the escape `\u0000` (not preceded by an escaped backslash). */
+function storableJson(json: string): string {
+  return json.includes('\\u0000') ? json.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1\\ufffd') : json;
+}
+
 /** Stores batches of one or more runs idempotently, in one statement; answers how many rows were new. */
 export async function insertEventBatches(q: Queryable, batches: readonly EventBatch[]): Promise<number> {
   const cols: unknown[][] = [[], [], [], [], [], [], [], [], []];
@@ -31,9 +45,9 @@ export async function insertEventBatches(q: Queryable, batches: readonly EventBa
       cols[3]!.push(e.at);
       cols[4]!.push(e.stream);
       cols[5]!.push(e.kind);
-      cols[6]!.push(e.text ?? null);
-      cols[7]!.push(e.data ? JSON.stringify(e.data) : null);
-      cols[8]!.push(e.raw);
+      cols[6]!.push(e.text === undefined ? null : storable(e.text));
+      cols[7]!.push(e.data ? storableJson(JSON.stringify(e.data)) : null);
+      cols[8]!.push(storable(e.raw));
     }
   }
   if (cols[0]!.length === 0) return 0;

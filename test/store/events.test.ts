@@ -3,7 +3,7 @@
  * a daemon resending after a reconnect never duplicates a line.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertEvents, listEvents, type EventInput } from '../../src/store/events.js';
+import { insertEventBatches, insertEvents, listEvents, type EventInput } from '../../src/store/events.js';
 import { ensureEventPartitions } from '../../src/store/partitions.js';
 import { insertTask } from '../../src/store/tasks.js';
 import { createWorkspace } from '../../src/store/workspaces.js';
@@ -111,5 +111,22 @@ describe('listEvents', () => {
     expect(seen).toEqual(range(1, 25));
     expect(await listEvents(db, task, 25, 7)).toEqual({ items: [], next: null });
     expect((await listEvents(db, task, 20, 5)).next).toBeNull();
+  });
+});
+
+describe('output PostgreSQL cannot hold', () => {
+  it('stores a NUL as U+FFFD in text, raw and data, and the other runs of the batch with it', async () => {
+    const [a, b] = [await newTask(), await newTask()];
+    const nul = 'before\u0000after';
+    await insertEventBatches(db, [
+      { taskId: a, attempt: 1, events: [ev(1, { text: nul, raw: nul, data: { out: nul, [`k\u0000`]: 1, literal: 'a\\u0000b', nested: [{ s: '\u0000' }] } })] },
+      { taskId: b, attempt: 1, events: [ev(1)] },
+    ]);
+    const got = (await listEvents(db, a, 0, 10)).items[0]!;
+    expect(got.text).toBe('before\uFFFDafter');
+    expect(got.raw).toBe('before\uFFFDafter');
+    // A backslash followed by "u0000" in the agent's own text is not a NUL and stays as printed.
+    expect(got.data).toEqual({ out: 'before\uFFFDafter', 'k\uFFFD': 1, literal: 'a\\u0000b', nested: [{ s: '\uFFFD' }] });
+    expect((await listEvents(db, b, 0, 10)).items).toHaveLength(1);
   });
 });
