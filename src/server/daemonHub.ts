@@ -180,7 +180,9 @@ export function createDaemonHub(deps: DaemonHubDeps) {
       if (frame.type === 'hello') return hello(frame);
       if (!conn) return error('hello_required', 'send hello first');
       const c = conn;
-      if (frame.type !== 'events') await writes;
+      // A batch is events of several runs: it must not wait either (it did, which
+      // let one insert be in flight per runtime and backed 100 streams up by seconds).
+      if (frame.type !== 'events' && frame.type !== 'batch') await writes;
       switch (frame.type) {
         case 'health': {
           const wasThrottled = c.throttled;
