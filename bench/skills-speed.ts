@@ -30,8 +30,8 @@ const opt = (name: string) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const sizes = (opt('--sizes') ?? (quick ? '2000,10000' : '10000,100000')).split(',').map(Number);
-const backends = (opt('--backends') ?? (process.env.DATABASE_URL ? 'pglite,postgres' : 'pglite')).split(',') as ('pglite' | 'postgres')[];
+const sizes = (opt('--sizes') ?? (quick ? '2000' : '10000,100000')).split(',').map(Number);
+const backends = (opt('--backends') ?? (process.env.DATABASE_URL && !quick ? 'pglite,postgres' : 'pglite')).split(',') as ('pglite' | 'postgres')[];
 const modelDir = join(dataDirFrom(undefined), 'models');
 const log = pino({ level: 'warn' });
 
