@@ -13,6 +13,7 @@ import { throttleReason } from '../core/scheduling.js';
 import { ServerConnection } from './connection.js';
 import { checkAgent, resolveAgents, type AgentEntry } from './detect.js';
 import { createHealthSampler } from './health.js';
+import { OrphanGuard } from './orphanGuard.js';
 import { Outbox, type OutboxFrame } from './outbox.js';
 import { Run } from './runner.js';
 import { daemonId, GroupLedger } from './state.js';
@@ -51,6 +52,8 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
   const ledger = new GroupLedger(o.stateDir);
   const reaped = ledger.reapLeftovers();
   if (reaped > 0) log.warn({ groups: reaped }, 'stopped agent process groups left by a previous daemon process');
+  const guard = new OrphanGuard(config.runtime.kill_grace);
+  guard.start();
 
   const outbox = new Outbox(join(o.stateDir, 'outbox'));
   for (const left of outbox.load()) {
@@ -201,8 +204,14 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
           flush(a.taskId);
           record({ type: 'finished', taskId: a.taskId, attempt: a.attempt, ...report });
         },
-        groupStarted: (pgid) => ledger.add(pgid),
-        groupEnded: (pgid) => ledger.remove(pgid),
+        groupStarted: (pgid) => {
+          ledger.add(pgid);
+          guard.add(pgid);
+        },
+        groupEnded: (pgid) => {
+          ledger.remove(pgid);
+          guard.remove(pgid);
+        },
       },
     });
     runs.set(a.taskId, run);
@@ -357,6 +366,7 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
       await new Promise((r) => setTimeout(r, 50));
       await conn.close();
       outbox.close();
+      guard.close();
     },
   };
 }

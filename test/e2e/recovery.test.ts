@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskEvent } from '../../src/core/api.js';
 import { spawnDaemon, startTestDaemon } from '../helpers/daemon.js';
@@ -5,6 +6,21 @@ import { connectRawDaemon } from '../helpers/rawDaemon.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
 import { signalGroup } from '../../src/daemon/processGroup.js';
+
+/** The daemon's orphan guard: its child running the guard script. */
+function guardOf(daemonPid: number): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === daemonPid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('switchyard-orphan-guard')) return Number(entry);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return undefined;
+}
 
 function expectContiguous(events: TaskEvent[]): void {
   expect(events.map((e) => e.seq)).toEqual(Array.from({ length: events.length }, (_, i) => i + 1));
@@ -39,8 +55,8 @@ describe('recovery', () => {
       return events.items.length >= 3 ? runs.items[0] : undefined;
     }, 'the first run to stream');
     await first.kill('SIGKILL');
-    // The orphaned agent group is the dead daemon's; stop it as its successor would.
-    signalGroup(run1.pid!, 'SIGKILL');
+    // A printing agent dies of the closed pipe; a quiet one is its guard's (next test).
+    await until(() => !signalGroup(run1.pid!, 0), 'the dead daemon\'s agent to stop');
 
     const second = await startTestDaemon(s.url, s.daemonToken, { name: 'rescuer' });
     try {
@@ -132,6 +148,19 @@ describe('recovery', () => {
     await raw.close();
   });
 
+  it('stops the quiet agent of a SIGKILLed daemon at once (its orphan guard), long before the lease gives the task to another runtime', async () => {
+    const doomed = await spawnDaemon(s.url, s.daemonToken, { name: 'guarded' });
+    // Prints two lines, then is silent: no write to the dead daemon's pipe will kill it.
+    const task = await s.admin.tasks.create({ assignedAgent: 'fake', prompt: 'wait --lines 2 --hang', maxAttempts: 1 });
+    const run = await until(async () => {
+      const runs = (await s.admin.tasks.runs(task.id)).items;
+      return (await s.admin.tasks.events(task.id)).items.length >= 2 ? runs[0] : undefined;
+    }, 'the run to start');
+    expect(guardOf(doomed.proc.pid!)).toBeDefined();
+    await doomed.kill('SIGKILL');
+    await until(() => !signalGroup(run.pid!, 0), "the dead daemon's guard to stop its agent", 5_000);
+  });
+
   it('a restarted daemon process reports its dead run as lost and stops the agents it left behind', async () => {
     const first = await spawnDaemon(s.url, s.daemonToken, { name: 'restarting' });
     const task = await s.admin.tasks.create({ assignedAgent: 'fake', prompt: 'wait --lines 2 --hang', maxAttempts: 1 });
@@ -139,6 +168,11 @@ describe('recovery', () => {
       const runs = (await s.admin.tasks.runs(task.id)).items;
       return (await s.admin.tasks.events(task.id)).items.length >= 2 ? runs[0] : undefined;
     }, 'the run to start');
+    // Killed together with its guard (say, the whole machine's processes but not the agent's group):
+    // the restarted daemon must stop the agent from its ledger.
+    const guard = guardOf(first.proc.pid!);
+    expect(guard, 'the daemon has an orphan guard').toBeDefined();
+    process.kill(guard!, 'SIGKILL');
     await first.kill('SIGKILL');
     expect(signalGroup(run.pid!, 0)).toBe(true); // the agent outlived its daemon
     const second = await spawnDaemon(s.url, s.daemonToken, { stateDir: first.stateDir, name: 'restarted' });
