@@ -77,9 +77,16 @@ export async function deleteWorkspace(q: Queryable, id: string): Promise<void> {
 }
 
 /** Creates the workspace, or updates it to match, as `orchestrator.workspace` asks at start. */
+/** Not inside a transaction: a lost race with another server's insert would abort it. */
 export async function upsertWorkspace(q: Queryable, body: CreateWorkspaceBody): Promise<Workspace> {
-  const existing = await getWorkspace(q, body.id);
-  if (!existing) return createWorkspace(q, body);
+  if (!(await getWorkspace(q, body.id))) {
+    try {
+      return await createWorkspace(q, body);
+    } catch (err) {
+      // Another server starting at the same moment created it first: update it like an existing one.
+      if (!(err instanceof ConflictError)) throw err;
+    }
+  }
   const { id: _id, ...rest } = body;
   return updateWorkspace(q, body.id, rest);
 }

@@ -91,6 +91,15 @@ describe('workspaces', () => {
     expect((await listWorkspaces(db, 'from-config')).length).toBe(1);
   });
 
+  it('upserts from several servers starting at once: one creates, the others update, none fails', async () => {
+    for (let round = 0; round < 10; round++) {
+      const id = `race-${round}`;
+      const all = await Promise.all(Array.from({ length: 4 }, (_, i) => upsertWorkspace(db, { id, maxConcurrentTasks: 3 + (i % 2) })));
+      expect(all.every((w) => w.id === id)).toBe(true);
+      expect([3, 4]).toContain((await requireWorkspace(db, id)).maxConcurrentTasks);
+    }
+  });
+
   it('deletes a workspace together with its tasks', async () => {
     await createWorkspace(db, { id: 'doomed' });
     const task = await insertTask(db, { workspaceId: 'doomed', assignedAgent: 'codex', prompt: 'p' });
