@@ -37,7 +37,8 @@ export async function recordStarted(ctx: ReportContext, f: z.infer<typeof starte
       where: { daemonId: ctx.daemonId, attempt: f.attempt },
     });
     if (!done) return undefined;
-    const seqStart = await q.query<{ n: number }>('SELECT coalesce(max(seq), 0) + 1 AS n FROM task_events WHERE task_id = $1', [f.taskId]);
+    // A first attempt's lines start at 1 (its `started` comes before its lines); a retry's follow the earlier attempts'.
+    const seqStart = f.attempt === 1 ? 1 : Number((await q.query<{ n: number }>('SELECT coalesce(max(seq), 0) + 1 AS n FROM task_events WHERE task_id = $1', [f.taskId])).rows[0]?.n ?? 1);
     await insertRun(q, {
       taskId: f.taskId,
       attempt: f.attempt,
@@ -46,7 +47,7 @@ export async function recordStarted(ctx: ReportContext, f: z.infer<typeof starte
       agentVersion: f.agentVersion,
       model: f.model,
       pid: f.pid,
-      seqStart: Number(seqStart.rows[0]?.n ?? 1),
+      seqStart,
       startedAt: f.startedAt,
     });
     return done.task;
