@@ -20,6 +20,7 @@ import {
   countSkills,
   deleteSkill,
   ensureModel,
+  hasSkills,
   insertSkills,
   listSkills,
   nearestSkill,
@@ -201,6 +202,8 @@ export function createSkillService(o: SkillServiceOptions) {
 
     /** Top 3 for a new task: hits that share rare words with it or are similar enough to matter. */
     async suggest(workspaceId: string, prompt: string): Promise<Suggestion[]> {
+      // Nothing to suggest yet: no embedding of the prompt (nor a model to load) on task creation.
+      if (!(await hasSkills(db, workspaceId))) return [];
       const provider = await activeProvider(workspaceId);
       const hits = await search(workspaceId, prompt, 3);
       return hits

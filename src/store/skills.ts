@@ -211,6 +211,12 @@ export async function countSkills(q: Queryable, workspaceId: string): Promise<nu
   return Number(rows[0]?.n ?? 0);
 }
 
+/** Whether the workspace has any skill to suggest (one index probe, unlike a count). */
+export async function hasSkills(q: Queryable, workspaceId: string): Promise<boolean> {
+  const { rows } = await q.query<{ any: boolean }>('SELECT EXISTS (SELECT 1 FROM skills WHERE workspace_id = $1 AND archived_at IS NULL) AS any', [workspaceId]);
+  return rows[0]?.any === true;
+}
+
 /** One more use now: a near-duplicate was indexed, or a suggestion was given to an agent. */
 export async function bumpUsage(q: Queryable, workspaceId: string, ids: readonly string[]): Promise<number> {
   if (ids.length === 0) return 0;
