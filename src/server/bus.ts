@@ -125,7 +125,8 @@ export async function createBus(db: Db, serverId: string, log: Logger): Promise<
     let chunk: { c: string; p: Record<string, unknown> }[] = [];
     let size = 0;
     const send = () => {
-      if (chunk.length === 0) return;
+      // A coalesced flush can come due after close(): the pool may be gone by then.
+      if (chunk.length === 0 || closed) return;
       const text = JSON.stringify({ o: serverId, m: chunk });
       chunk = [];
       size = 0;
