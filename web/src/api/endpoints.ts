@@ -7,10 +7,12 @@
 import type { Http } from './http.js';
 import type {
   CreatedToken,
+  CreatedWebhook,
   CreateTaskBody,
+  CreateWebhookBody,
   Daemon,
   FailureGrouping,
-  FailurePattern,
+  FailurePatterns,
   HealthPoint,
   Page,
   SkillHit,
@@ -20,7 +22,10 @@ import type {
   TaskRun,
   TaskStatus,
   Token,
+  UpdateWebhookBody,
   UpdateWorkspaceBody,
+  Webhook,
+  WebhookDelivery,
   Whoami,
   Workspace,
   WorkspaceTokenRole,
@@ -61,10 +66,22 @@ export function createApi(http: Http, scope: string | undefined) {
     createInstanceToken: (body: { role: 'admin' | 'daemon'; name: string; expiresInDays?: number }) => r<CreatedToken>('POST', '/tokens', { body }),
     revokeToken: (id: string) => r<Token>('DELETE', `/tokens/${id}`),
 
+    /** Webhooks of the workspace (its admins). The secret is answered only by create and an update with `rotateSecret`. */
+    webhooks: () => r<Page<Webhook>>('GET', '/webhooks', { query: ws }),
+    createWebhook: (body: CreateWebhookBody) => r<CreatedWebhook>('POST', '/webhooks', { query: ws, body }),
+    updateWebhook: (id: string, body: UpdateWebhookBody) => r<Webhook & { secret?: string }>('PATCH', `/webhooks/${id}`, { query: ws, body }),
+    deleteWebhook: (id: string) => r<Webhook>('DELETE', `/webhooks/${id}`, { query: ws }),
+    /** The delivery log, newest first. */
+    webhookDeliveries: (id: string, q: { status?: WebhookDelivery['status']; cursor?: string; limit?: number } = {}) =>
+      r<Page<WebhookDelivery>>('GET', `/webhooks/${id}/deliveries`, { query: { ...ws, status: q.status, cursor: q.cursor, limit: q.limit } }),
+    /** Queues a webhook.test event (202): its delivery, pending. */
+    testWebhook: (id: string) => r<WebhookDelivery>('POST', `/webhooks/${id}/test`, { query: ws }),
+
     taskGroup: (id: string) => r<TaskGroup>('GET', `/task-groups/${encodeURIComponent(id)}`),
     /** Search by meaning with `q` (best first), or the most recently used without. */
     skills: (q: string, limit = 20) => r<Page<SkillHit>>('GET', '/skills', { query: { ...ws, q, limit } }),
-    // Planned (issue 6); a server without it answers 404 `no route …`.
-    failurePatterns: (since: string, groupBy: FailureGrouping) => r<{ items: FailurePattern[] }>('GET', '/failures/patterns', { query: { ...ws, since, groupBy } }),
+    /** Failed runs since `since` (an ISO time or a duration back from now: `24h`, `7d`), grouped; largest groups first. */
+    failurePatterns: (q: { since: string; groupBy: FailureGrouping; limit?: number }) =>
+      r<FailurePatterns>('GET', '/failures/patterns', { query: { ...ws, since: q.since, groupBy: q.groupBy, limit: q.limit } }),
   };
 }

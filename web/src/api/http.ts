@@ -15,15 +15,6 @@ export class ApiError extends Error {
     super(message);
     this.name = 'ApiError';
   }
-
-  /**
-   * The route itself does not exist on this server (an older server, or an
-   * endpoint still being built): the server's not-found handler answers
-   * `no route METHOD /path`, unlike a missing object of a route that exists.
-   */
-  get routeMissing(): boolean {
-    return this.status === 404 && this.message.startsWith('no route');
-  }
 }
 
 /** The server could not be reached at all (down, restarting, offline). */

@@ -18,6 +18,8 @@ export const keys = {
   workspaces: () => ['workspaces'] as const,
   workspace: (id: string) => ['workspace', id] as const,
   tokens: (scope: string) => ['tokens', scope] as const,
+  webhooks: (ws: string) => ['webhooks', ws] as const,
+  deliveries: (webhookId: string, status: string) => ['deliveries', webhookId, status] as const,
 };
 
 const partOf = (s: TaskStatus): BoardPart => ((ACTIVE_STATUSES as readonly string[]).includes(s) ? 'active' : 'finished');

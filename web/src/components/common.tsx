@@ -1,6 +1,6 @@
 /** Small shared pieces: status badges, notices, empty states, command snippets. */
 import { useState, type ReactNode } from 'react';
-import { ApiError, errorMessage } from '../api/http.js';
+import { errorMessage } from '../api/http.js';
 
 export function StatusBadge({ status }: { status: string }) {
   return <span className={`badge status-${status}`}>{status}</span>;
@@ -23,27 +23,8 @@ export function ErrorNotice({ error, what }: { error: unknown; what?: string }) 
   );
 }
 
-/**
- * For pages whose API the server does not have yet (issue 6: task groups,
- * skills, failure patterns): a 404 "no route" says so plainly; nothing is faked.
- */
-export function NotAvailable({ feature, endpoint }: { feature: string; endpoint: string }) {
-  return (
-    <div className="empty" data-testid="not-available">
-      <h2>{feature} is not available on this server yet</h2>
-      <p>
-        This server does not answer <code>{endpoint}</code>. Upgrade Switchyard on the server (the dashboard and the server ship together:
-        <code>npm run build</code>, then restart <code>switchyard up</code>), and this page will fill in.
-      </p>
-    </div>
-  );
-}
-
-export function isRouteMissing(err: unknown): boolean {
-  return err instanceof ApiError && err.routeMissing;
-}
-
-export function Command({ children }: { children: string }) {
+/** A snippet with a copy button; `copyLabel` names what is copied for screen readers (a secret is not a command). */
+export function Command({ children, copyLabel = 'Copy command' }: { children: string; copyLabel?: string }) {
   const [copied, setCopied] = useState(false);
   const copy = async () => {
     try {
@@ -59,7 +40,7 @@ export function Command({ children }: { children: string }) {
       <pre>
         <code>{children}</code>
       </pre>
-      <button type="button" className="ghost small" onClick={copy} aria-label="Copy command">
+      <button type="button" className="ghost small" onClick={copy} aria-label={copyLabel}>
         {copied ? 'Copied' : 'Copy'}
       </button>
     </div>

@@ -1,7 +1,8 @@
 /**
  * Settings: the workspace's settings (PATCH /workspaces/:id) and its tokens
- * (create — the secret is shown once — and revoke). An instance admin also
- * manages instance-wide admin and daemon tokens.
+ * (create — the secret is shown once — and revoke), and its webhooks
+ * (./Webhooks.tsx). An instance admin also manages instance-wide admin and
+ * daemon tokens.
  */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState, type FormEvent } from 'react';
@@ -11,6 +12,7 @@ import { WORKSPACE_TOKEN_ROLES, type CreatedToken, type Token, type UpdateWorksp
 import { Command, ErrorNotice, Loading, Notice } from '../components/common.js';
 import { ago } from '../format.js';
 import { apiBase, useSession } from '../session.js';
+import { WebhooksSection } from './Webhooks.js';
 
 export function SettingsPage() {
   const { api, workspace, canAdmin, instanceAdmin, me } = useSession();
@@ -33,6 +35,7 @@ export function SettingsPage() {
       ) : (
         <Notice title="Tokens">Managing tokens needs an admin token of this workspace.</Notice>
       )}
+      <WebhooksSection />
       {instanceAdmin && (
         <TokensSection
           title="Instance tokens"
