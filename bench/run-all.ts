@@ -11,7 +11,9 @@
  * never in the database DATABASE_URL names. Without it they say so and are
  * listed as left out, not reported as zero.
  *
- * Usage: node --import tsx bench/run-all.ts [--quick] [--only queue,streaming,…] [--profile] [--out DIR]
+ * Usage: node --import tsx bench/run-all.ts [--quick] [--only queue,streaming,…] [--profile] [--out DIR] [--merge]
+ *   --merge     keep the other benchmarks' results of the report in DIR and
+ *               replace only those run now (after fixing one that failed)
  *   --profile   also profile a Switchyard drain (server and daemon --cpu-prof,
  *               statements per task); on by default for full runs
  */
@@ -225,8 +227,16 @@ const meta = {
   'Load average at start': `${load} (1 / 5 / 15 min)`,
   'Suite duration': `${((performance.now() - t0) / 1000).toFixed(0)} s`,
 };
-const outJson = { ...meta, quick, results };
+let report = results;
+if (args.includes('--merge') && existsSync(join(outDir, 'results.json'))) {
+  const before = JSON.parse(readFileSync(join(outDir, 'results.json'), 'utf8')) as Record<string, string> & { results: StepResult[] };
+  const rerun = new Set(results.map((r) => r.name));
+  // In the suite's order, with the new results in place of the old ones.
+  report = [...before.results.filter((r) => !rerun.has(r.name)), ...results].sort((a, b) => steps.findIndex((x) => x.name === a.name) - steps.findIndex((x) => x.name === b.name));
+  for (const k of ['Date', 'Commit', 'Load average at start', 'Suite duration'] as const) meta[k] = `${before[k]}; re-run of ${[...rerun].join(', ')}: ${meta[k]}`;
+}
+const outJson = { ...meta, quick, results: report };
 writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(outJson, null, 2)}\n`);
-writeFileSync(join(outDir, 'results.md'), markdown(results, meta));
+writeFileSync(join(outDir, 'results.md'), markdown(report, meta));
 process.stdout.write(`\nWrote ${join(outDir, 'results.md')} and results.json in ${((performance.now() - t0) / 1000).toFixed(0)} s.\n`);
 process.exit(results.every((r) => r.ok) ? 0 : 1);

@@ -143,7 +143,20 @@ if (!hasPg && !args.includes('--pglite')) {
 for (const backend of backends) {
   const results: Level[] = [];
   for (const n of LEVELS) {
-    const r = await level(backend, n);
+    // Past the level where storage fell behind, more agents only measure a backlog
+    // (on the embedded database 300 agents starved the claims of every one of them).
+    const behind = results.find((x) => x.stored < 0.9 * x.offered);
+    if (behind) {
+      skipped.push(`streaming at ${n} agents on ${backend}: not measured, storage already fell behind at ${behind.streams} agents (${behind.stored.toFixed(0)} of ${behind.offered} lines/s stored)`);
+      continue;
+    }
+    let r: Level;
+    try {
+      r = await level(backend, n);
+    } catch (err) {
+      skipped.push(`streaming at ${n} agents on ${backend}: ${(err as Error).message}`);
+      break;
+    }
     results.push(r);
     const sampled = n > SAMPLE ? `; dashboard subscribed to ${SAMPLE} of the ${n} streams` : '';
     figures.push(
