@@ -156,8 +156,11 @@ describe('recovery', () => {
       const runs = (await s.admin.tasks.runs(task.id)).items;
       return (await s.admin.tasks.events(task.id)).items.length >= 2 ? runs[0] : undefined;
     }, 'the run to start');
-    expect(guardOf(doomed.proc.pid!)).toBeDefined();
-    await doomed.kill('SIGKILL');
+    try {
+      expect(guardOf(doomed.proc.pid!)).toBeDefined();
+    } finally {
+      await doomed.kill('SIGKILL');
+    }
     await until(() => !signalGroup(run.pid!, 0), "the dead daemon's guard to stop its agent", 5_000);
   });
 
