@@ -362,7 +362,7 @@ if (!hasPg) {
     if (ONLY.includes('drain')) {
       for (const n of DRAIN_NS) {
         if (n <= SY_DRAIN_MAX) await drainSwitchyard(n, rep === 1 ? PROFILE : undefined);
-        else if (rep === 1) notes.push(`Switchyard's drain of ${n} was not run (over --sy-drain-max ${SY_DRAIN_MAX}): each job is an agent process, and at the 10k drain's rate it would take ${n / 1000}× as long; the peers' ${n} drains are reported.`);
+        else if (rep === 1) notes.push(`Switchyard's drain of ${n} was not run (over --sy-drain-max ${SY_DRAIN_MAX}): each job is an agent process, and at the 10k drain's rate it would take ${n / SY_DRAIN_MAX}× as long; the peers' ${n} drains are reported.`);
         if (!SY_ONLY) for (const p of PEERS) await drainOnePeer(p, n);
       }
     }
