@@ -51,7 +51,7 @@ async function daemonFootprint(): Promise<void> {
   const stopDir = mkdtempSync(join(tmpdir(), 'sy-bench-stop-'));
   const client = new SwitchyardClient({ url: stack.url, token: stack.adminToken, workspace: 'bench' });
   try {
-    await sleep(2_000); // past start-up
+    await sleep(quick ? 1_000 : 2_000); // past start-up
     const running: string[] = [];
     for (const n of levels) {
       const stopFile = join(stopDir, `stop-${n}`);
@@ -154,7 +154,7 @@ async function serverFootprint(): Promise<void> {
     const adminToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
     const admin = new SwitchyardClient({ url: srv.url, token: adminToken });
     const daemonToken = (await admin.tokens.createInstance({ role: 'daemon', name: 'bench daemons' })).token;
-    await sleep(2_000);
+    await sleep(quick ? 1_000 : 2_000);
     const idle = await sample(srv.proc.pid!, WINDOW);
     say(`  server idle: RSS ${idle.rssPeak.toFixed(1)} MB, CPU ${idle.cpu.toFixed(1)}%`);
     const open = (url: string, headers?: Record<string, string>) =>
@@ -180,7 +180,7 @@ async function serverFootprint(): Promise<void> {
       ws.send(JSON.stringify({ type: 'subscribe', workspaceId: workspace }));
       sockets.push(ws);
     }
-    await sleep(3_000);
+    await sleep(quick ? 1_000 : 3_000);
     const loaded = await sample(srv.proc.pid!, WINDOW);
     say(`  server with ${DAEMONS} daemons + ${DASHBOARDS} dashboards: RSS ${loaded.rssPeak.toFixed(1)} MB, CPU ${loaded.cpu.toFixed(1)}%`);
     figures.push(

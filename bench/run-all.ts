@@ -55,7 +55,8 @@ const steps: Step[] = [
   { name: 'streaming', file: 'bench/streaming.ts', args: q, timeoutS: quick ? 150 : 3600 },
   { name: 'footprint', file: 'bench/footprint.ts', args: q, timeoutS: quick ? 150 : 1800 },
   { name: 'scale', file: 'bench/scale.ts', args: q, timeoutS: quick ? 150 : 1800 },
-  { name: 'scale-out', file: 'bench/scaleOut.ts', args: q, pgOnly: true, timeoutS: quick ? 150 : 900 },
+  // Full runs only: it costs half a minute and is a property of the deployment, not of one process.
+  ...(quick ? [] : [{ name: 'scale-out', file: 'bench/scaleOut.ts', args: [], pgOnly: true, timeoutS: 900 }]),
   { name: 'audit', file: 'bench/audit.ts', args: q, timeoutS: quick ? 120 : 900 },
   { name: 'skills-quality', file: 'bench/skills-quality.ts', args: q, ownDb: 'bench_skills', timeoutS: quick ? 150 : 1800 },
   { name: 'skills-speed', file: 'bench/skills-speed.ts', args: q, ownDb: 'bench_skills', timeoutS: quick ? 150 : 3600 },
