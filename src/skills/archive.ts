@@ -13,6 +13,7 @@ import { basename, join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { archivedSkill, type ArchivedSkill } from '../core/api.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
+import { parseJsonLines } from '../core/jsonLines.js';
 import type { Db } from '../store/db.js';
 
 export async function archiveStale(db: Db, dir: string, workspaceId: string, olderThanDays: number): Promise<{ archived: number; file: string | null }> {
@@ -65,20 +66,7 @@ export async function archiveStale(db: Db, dir: string, workspaceId: string, old
 /** Parses an archive's content (gzipped or plain JSON lines), checking every record. */
 export function parseArchive(content: Buffer): ArchivedSkill[] {
   const text = content[0] === 0x1f && content[1] === 0x8b ? gunzipSync(content).toString('utf8') : content.toString('utf8');
-  const out: ArchivedSkill[] = [];
-  text.split('\n').forEach((line, i) => {
-    if (!line.trim()) return;
-    let json: unknown;
-    try {
-      json = JSON.parse(line);
-    } catch {
-      throw new ValidationError(`archive line ${i + 1} is not JSON`);
-    }
-    const r = archivedSkill.safeParse(json);
-    if (!r.success) throw new ValidationError(`archive line ${i + 1}: ${r.error.issues[0]?.path.join('.') ?? ''} ${r.error.issues[0]?.message ?? 'invalid'}`);
-    out.push(r.data);
-  });
-  return out;
+  return parseJsonLines(text, archivedSkill, (m) => new ValidationError(m), 'archive');
 }
 
 /**

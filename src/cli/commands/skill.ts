@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { createSkillBody, type CreateSkillBody, type SkillHit } from '../../core/api.js';
+import { parseJsonLines } from '../../core/jsonLines.js';
 import { parseArchive } from '../../skills/archive.js';
 import { UsageError } from '../errors.js';
 import { ago, printJson, printTable } from '../output.js';
@@ -53,20 +54,7 @@ export function readSkillLines(file: string): CreateSkillBody[] {
   } catch (err) {
     throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  const out: CreateSkillBody[] = [];
-  text.split('\n').forEach((line, i) => {
-    if (!line.trim()) return;
-    let json: unknown;
-    try {
-      json = JSON.parse(line);
-    } catch {
-      throw new UsageError(`${file} line ${i + 1} is not JSON`);
-    }
-    const r = createSkillBody.safeParse(json);
-    if (!r.success) throw new UsageError(`${file} line ${i + 1}: ${r.error.issues.map((x) => `${x.path.join('.') || 'line'} ${x.message}`).join('; ')}`);
-    out.push(r.data);
-  });
-  return out;
+  return parseJsonLines(text, createSkillBody, (m) => new UsageError(m), file);
 }
 
 export function registerSkill(program: Command): void {
