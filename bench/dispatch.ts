@@ -4,6 +4,11 @@
  *     (p50/p99; target p50 ≤ 10 ms, p99 ≤ 50 ms on loopback);
  *  2. an agent writing a line → a dashboard client receiving it, with N
  *     agents each writing 100 lines/s (p50/p99; target p99 ≤ 25 ms at 50).
+ *     Here the dashboard client shares the server's process and the agents
+ *     are Node processes (the fake agent), both taking CPU from the server on
+ *     a small machine; bench/streaming.ts measures the same path with the
+ *     client in a process of its own and light Perl agents, and is the
+ *     reference for the streaming figures.
  *
  * Usage: node --import tsx bench/dispatch.ts [--quick] [--pg|--pglite] [--streams N]
  */
