@@ -14,7 +14,8 @@
  */
 import WebSocket from 'ws';
 import { SwitchyardClient } from '../src/client/index.js';
-import { args, config, FAKE_AGENT, machine, percentile, quick, report, spawnBenchDaemon, startBenchServer, type Figure } from './lib.js';
+import { spawnDaemon } from './common.js';
+import { args, config, FAKE_AGENT, machine, percentile, quick, report, startBenchServer, type Figure } from './lib.js';
 
 const streamsArg = args.indexOf('--streams');
 const STREAMS = streamsArg >= 0 ? Number(args[streamsArg + 1]) : 50;
@@ -22,7 +23,7 @@ const STREAMS = streamsArg >= 0 ? Number(args[streamsArg + 1]) : 50;
 async function dispatchLatency(figures: Figure[]): Promise<void> {
   const agents = [{ name: 'noop', binary: '/bin/true', args: [], version_args: [] }];
   const stack = await startBenchServer(config({ runtime: { max_concurrent: 4 } }));
-  const daemon = await spawnBenchDaemon(stack.url, stack.daemonToken, { orchestrator: { agents, runtime: { max_concurrent: 4, cpu_threshold: 64 } } });
+  const daemon = await spawnDaemon(stack.url, stack.daemonToken, { orchestrator: { agents, runtime: { max_concurrent: 4, cpu_threshold: 64 } } });
   try {
     const n = quick ? 100 : 500;
     const samples: number[] = [];
@@ -50,7 +51,7 @@ async function dispatchLatency(figures: Figure[]): Promise<void> {
 async function streamLatency(figures: Figure[], streams: number): Promise<void> {
   const agents = [{ name: 'fake', binary: FAKE_AGENT, args: ['{prompt}'], version_args: [] }];
   const stack = await startBenchServer(config({ workspace: { id: 'bench', max_concurrent: streams } }));
-  const daemon = await spawnBenchDaemon(stack.url, stack.daemonToken, { orchestrator: { agents, runtime: { max_concurrent: streams, health_check_interval: '5s', cpu_threshold: 64 } } });
+  const daemon = await spawnDaemon(stack.url, stack.daemonToken, { orchestrator: { agents, runtime: { max_concurrent: streams, health_check_interval: '5s', cpu_threshold: 64 } } });
   const latencies: number[] = [];
   const trace: [number, number][] = [];
   try {

@@ -1,9 +1,9 @@
 /**
  * Shared pieces of the benchmark scripts: starting a real server on either
- * database, a daemon as a separate process, percentiles, and printing.
+ * database, percentiles, and printing (common.ts: a daemon as a separate
+ * process, bench databases, the suite's output format).
  * Benchmarks print numbers; they never assert on them.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -85,40 +85,6 @@ export async function startBenchServer(cfg: Orchestrator, backend = backendArg()
       await server.close();
       await db.close();
     },
-  };
-}
-
-export interface DaemonProc {
-  proc: ChildProcess;
-  stop(): Promise<void>;
-}
-
-/** A `switchyard daemon` child process; resolves once it is connected. */
-export async function spawnBenchDaemon(url: string, token: string, yamlConfig: Record<string, unknown>, name = 'bench'): Promise<DaemonProc> {
-  const dir = mkdtempSync(join(tmpdir(), 'sy-bench-daemon-'));
-  writeFileSync(join(dir, 'config.yaml'), stringify(yamlConfig));
-  const prof = process.env.SY_DAEMON_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SY_DAEMON_PROF}`] : [];
-  const proc = spawn(process.execPath, [...prof, CLI, 'daemon', '--url', url, '--token', token, '--config', join(dir, 'config.yaml'), '--state-dir', dir, '--name', name], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SWITCHYARD_LOG_FORMAT: 'json', SWITCHYARD_LOG_LEVEL: 'info' },
-  });
-  let out = '';
-  proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  const start = Date.now();
-  while (!out.includes('"connected to server"')) {
-    if (Date.now() - start > 20_000) throw new Error(`daemon did not connect: ${out.slice(-1000)}`);
-    if (proc.exitCode !== null) throw new Error(`daemon exited: ${out.slice(-1000)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return {
-    proc,
-    stop: () =>
-      new Promise<void>((r) => {
-        if (proc.exitCode !== null) return r();
-        proc.once('exit', () => r());
-        proc.kill('SIGTERM');
-      }),
   };
 }
 

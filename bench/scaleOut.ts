@@ -10,10 +10,8 @@
  * connection, so every signal between them goes through PostgreSQL.
  *
  * Usage: DATABASE_URL=postgres://… node --import tsx bench/scaleOut.ts [--quick] [--streams N]
- * (works in a database of its own, created and dropped here).
+ * (works in the database bench_scale_out on that server, created and dropped here).
  */
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import pino from 'pino';
 import WebSocket from 'ws';
 import { SwitchyardClient } from '../src/client/index.js';
@@ -23,20 +21,17 @@ import { migrate } from '../src/store/migrate.js';
 import { openStore } from '../src/store/open.js';
 import { ensureEventPartitions } from '../src/store/partitions.js';
 import { createToken } from '../src/store/tokens.js';
-import { args, config, FAKE_AGENT, machine, percentile, quick, report, spawnBenchDaemon, type Figure } from './lib.js';
+import { dropDatabase, freshDatabase, spawnDaemon } from './common.js';
+import { args, config, FAKE_AGENT, machine, percentile, quick, report, type Figure } from './lib.js';
 
 const base = process.env.DATABASE_URL;
 if (!base) throw new Error('bench/scaleOut.ts needs DATABASE_URL (a PostgreSQL server)');
 const streamsArg = args.indexOf('--streams');
 const STREAMS = streamsArg >= 0 ? Number(args[streamsArg + 1]) : 10;
 
-const name = `sy_bench_scale_${randomBytes(4).toString('hex')}`;
-const admin = new pg.Client({ connectionString: base });
-await admin.connect();
-await admin.query(`CREATE DATABASE ${name}`);
-const url = new URL(base);
-url.pathname = `/${name}`;
-const db = await openStore({ kind: 'postgres', connection: { connectionString: url.toString(), max: 20 }, describe: name });
+const name = 'bench_scale_out';
+const url = await freshDatabase(name);
+const db = await openStore({ kind: 'postgres', connection: { connectionString: url, max: 20 }, describe: name });
 const figures: Figure[] = [];
 const servers: Server[] = [];
 try {
@@ -59,7 +54,7 @@ try {
 
   // 1. Dispatch, alternating where the task is created.
   const noop = [{ name: 'noop', binary: '/bin/true', args: [], version_args: [] }];
-  let daemon = await spawnBenchDaemon(b.url, daemonToken, { orchestrator: { agents: noop, runtime: { max_concurrent: 4, cpu_threshold: 64 } } });
+  let daemon = await spawnDaemon(b.url, daemonToken, { orchestrator: { agents: noop, runtime: { max_concurrent: 4, cpu_threshold: 64 } } });
   try {
     const n = quick ? 60 : 300;
     const samples: Record<'A' | 'B', number[]> = { A: [], B: [] };
@@ -88,7 +83,7 @@ try {
 
   // 2. Stream: one dashboard on each server, both following every task.
   const fake = [{ name: 'fake', binary: FAKE_AGENT, args: ['{prompt}'], version_args: [] }];
-  daemon = await spawnBenchDaemon(b.url, daemonToken, { orchestrator: { agents: fake, runtime: { max_concurrent: STREAMS, cpu_threshold: 64, health_check_interval: '5s' } } }, 'bench-stream');
+  daemon = await spawnDaemon(b.url, daemonToken, { orchestrator: { agents: fake, runtime: { max_concurrent: STREAMS, cpu_threshold: 64, health_check_interval: '5s' } } }, { name: 'bench-stream' });
   try {
     const seconds = quick ? 4 : 10;
     const lines = 100 * (seconds + 4);
@@ -146,7 +141,6 @@ try {
 } finally {
   for (const s of servers) await s.close();
   await db.close();
-  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin.end();
+  await dropDatabase(name);
 }
 report(figures);
