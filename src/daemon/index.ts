@@ -49,10 +49,10 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
   const name = o.name ?? hostname();
   const capacity = config.runtime.max_concurrent;
   const maxMessage = config.streaming.max_message_size;
-  const ledger = new GroupLedger(o.stateDir);
+  const guard = new OrphanGuard(config.runtime.kill_grace);
+  const ledger = new GroupLedger(o.stateDir, guard);
   const reaped = ledger.reapLeftovers();
   if (reaped > 0) log.warn({ groups: reaped }, 'stopped agent process groups left by a previous daemon process');
-  const guard = new OrphanGuard(config.runtime.kill_grace);
   guard.start();
 
   const outbox = new Outbox(join(o.stateDir, 'outbox'));
@@ -204,14 +204,8 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
           flush(a.taskId);
           record({ type: 'finished', taskId: a.taskId, attempt: a.attempt, ...report });
         },
-        groupStarted: (pgid) => {
-          ledger.add(pgid);
-          guard.add(pgid);
-        },
-        groupEnded: (pgid) => {
-          ledger.remove(pgid);
-          guard.remove(pgid);
-        },
+        groupStarted: (pgid) => ledger.add(pgid),
+        groupEnded: (pgid) => ledger.remove(pgid),
       },
     });
     runs.set(a.taskId, run);
@@ -366,7 +360,7 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
       await new Promise((r) => setTimeout(r, 50));
       await conn.close();
       outbox.close();
-      guard.close();
+      ledger.close();
     },
   };
 }

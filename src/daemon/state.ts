@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { OrphanGuard } from './orphanGuard.js';
 
 export function daemonId(stateDir: string): string {
   mkdirSync(stateDir, { recursive: true });
@@ -21,12 +22,19 @@ export function daemonId(stateDir: string): string {
   return id;
 }
 
-/** Process groups of live runs, persisted so they can be stopped after a crash. */
+/**
+ * Process groups of live runs, persisted so a restarted daemon can stop
+ * them, and told to the orphan guard so they are stopped at once if this
+ * daemon dies: one record, two ways of acting on it.
+ */
 export class GroupLedger {
   private readonly path: string;
   private readonly groups = new Set<number>();
 
-  constructor(stateDir: string) {
+  constructor(
+    stateDir: string,
+    private readonly guard?: OrphanGuard,
+  ) {
     this.path = join(stateDir, 'process-groups.json');
   }
 
@@ -53,12 +61,19 @@ export class GroupLedger {
 
   add(pgid: number): void {
     this.groups.add(pgid);
+    this.guard?.add(pgid);
     this.save();
   }
 
   remove(pgid: number): void {
     this.groups.delete(pgid);
+    this.guard?.remove(pgid);
     this.save();
+  }
+
+  /** A clean stop: the guard exits (stopping whatever is still listed). */
+  close(): void {
+    this.guard?.close();
   }
 
   private save(): void {
