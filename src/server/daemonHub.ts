@@ -62,6 +62,9 @@ export interface DaemonHubDeps {
 
 export type DaemonHub = ReturnType<typeof createDaemonHub>;
 
+/** What the handler sees: batches are split into their runs' events frames on arrival. */
+type RunOrConnectionFrame = Exclude<DaemonFrame, { type: 'batch' }>;
+
 export function createDaemonHub(deps: DaemonHubDeps) {
   const { db, bus, config, log, serverId } = deps;
   const conns = new Map<string, DaemonConn & { ws: WebSocket }>();
@@ -162,7 +165,7 @@ export function createDaemonHub(deps: DaemonHubDeps) {
         return error('invalid_frame', issue ? `${issue.path.join('.') || 'frame'}: ${issue.message}` : 'invalid frame');
       }
       const frame = parsed.data;
-      const run = (f: DaemonFrame) => () =>
+      const run = (f: RunOrConnectionFrame) => () =>
         handle(f).catch((err: unknown) => {
           clog.error({ err: coerceError(err), type: f.type, taskId: 'taskId' in f ? f.taskId : undefined }, 'handling a runtime frame failed');
           error('server_error', `could not handle ${f.type}; it will be retried when resent`);
@@ -191,13 +194,13 @@ export function createDaemonHub(deps: DaemonHubDeps) {
     });
     ws.on('error', (err) => clog.warn({ err }, 'runtime socket error'));
 
-    async function handle(frame: DaemonFrame): Promise<void> {
+    /** One frame; a batch arrives here as its events frames, each on its run's queue. */
+    async function handle(frame: RunOrConnectionFrame): Promise<void> {
       if (frame.type === 'hello') return hello(frame);
       if (!conn) return error('hello_required', 'send hello first');
       const c = conn;
-      // A batch is events of several runs: it must not wait either (it did, which
-      // let one insert be in flight per runtime and backed 100 streams up by seconds).
-      if (frame.type !== 'events' && frame.type !== 'batch') await writes;
+      // Events are not awaited one by one (see `writes`); everything else waits for them.
+      if (frame.type !== 'events') await writes;
       switch (frame.type) {
         case 'health': {
           const wasThrottled = c.throttled;
@@ -259,9 +262,6 @@ export function createDaemonHub(deps: DaemonHubDeps) {
         }
         case 'events':
           return acceptEvents(c, frame);
-        case 'batch':
-          for (const f of frame.frames) await acceptEvents(c, f);
-          return;
         case 'finished': {
           const task = await recordFinished({ db, daemonId: c.id, execLeaseMs, backoff, policy }, frame);
           c.active.delete(frame.taskId);
