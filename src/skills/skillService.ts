@@ -101,6 +101,12 @@ export function createSkillService(o: SkillServiceOptions) {
     return providerFor(settingsFromName(active, ctx), ctx);
   }
 
+  async function archiveWorkspace(workspaceId: string, olderThanDays: number): Promise<{ archived: number; file: string | null }> {
+    const r = await archiveStale(db, o.archiveDir, workspaceId, olderThanDays);
+    if (r.archived) log.info({ workspaceId, archived: r.archived, file: r.file }, 'skills archived');
+    return r;
+  }
+
   async function search(workspaceId: string, text: string, limit: number): Promise<(SkillHit & { similarity: number | null; textRank: number | null })[]> {
     const provider = await activeProvider(workspaceId);
     const [vec] = await provider.embed([text]);
@@ -294,20 +300,18 @@ export function createSkillService(o: SkillServiceOptions) {
 
     async archive(workspaceId: string, olderThanDays?: number): Promise<{ archived: number; file: string | null }> {
       const ws = await requireWorkspace(db, workspaceId);
-      const r = await archiveStale(db, o.archiveDir, workspaceId, olderThanDays ?? ws.skillRetentionDays);
-      if (r.archived) log.info({ workspaceId, archived: r.archived, file: r.file }, 'skills archived');
-      return r;
+      return archiveWorkspace(workspaceId, olderThanDays ?? ws.skillRetentionDays);
     },
 
     /** The maintenance step: every workspace with skills unused for longer than its `skillRetentionDays`. */
     async archiveStaleEverywhere(): Promise<{ archived: number; files: string[] }> {
-      const { rows } = await db.query<{ id: string }>(
-        `SELECT DISTINCT s.workspace_id AS id FROM skills s JOIN workspaces w ON w.id = s.workspace_id
+      const { rows } = await db.query<{ id: string; days: number }>(
+        `SELECT DISTINCT s.workspace_id AS id, w.skill_retention_days AS days FROM skills s JOIN workspaces w ON w.id = s.workspace_id
          WHERE s.archived_at IS NULL AND s.last_used_at < now() - make_interval(days => w.skill_retention_days)`,
       );
       const out = { archived: 0, files: [] as string[] };
-      for (const { id } of rows) {
-        const r = await this.archive(id);
+      for (const { id, days } of rows) {
+        const r = await archiveWorkspace(id, Number(days));
         out.archived += r.archived;
         if (r.file) out.files.push(r.file);
       }
