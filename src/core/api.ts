@@ -4,6 +4,7 @@
  * client (src/client) uses the same types, so the two cannot drift apart.
  * Field names follow the seed's `AgentTask` and `WorkspaceConfig`.
  */
+import ms from 'ms';
 import { z } from 'zod';
 import { FAILURE_CLASSES } from './retryPolicy.js';
 import { TASK_STATES } from './taskState.js';
@@ -464,15 +465,15 @@ export type ReembedStatus = z.infer<typeof reembedStatus>;
 export const FAILURE_GROUPINGS = ['class', 'agent', 'model', 'prompt'] as const;
 export type FailureGrouping = (typeof FAILURE_GROUPINGS)[number];
 
-const SINCE_DURATION = /^(\d{1,5})(m|h|d|w)$/;
-const SINCE_UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 } as const;
 const SINCE_ISO = z.union([z.iso.datetime({ offset: true }), z.iso.date()]);
 
 /** A window's start: an ISO-8601 time or date, or a duration back from `now` (`30m`, `24h`, `7d`, `2w`); undefined when it is neither. */
 export function resolveSince(value: string, now = Date.now()): string | undefined {
-  const d = SINCE_DURATION.exec(value.trim());
-  if (d) return new Date(now - Number(d[1]) * SINCE_UNIT_MS[d[2] as keyof typeof SINCE_UNIT_MS]).toISOString();
-  return SINCE_ISO.safeParse(value.trim()).success ? new Date(value.trim()).toISOString() : undefined;
+  const v = value.trim();
+  // Durations as the configuration reads them (the `ms` package); a bare number, which `ms` takes as milliseconds, is no window.
+  const back = v === '' || /^\d+(\.\d+)?$/.test(v) ? undefined : ms(v as ms.StringValue);
+  if (typeof back === 'number' && Number.isFinite(back)) return back > 0 ? new Date(now - back).toISOString() : undefined;
+  return SINCE_ISO.safeParse(v).success ? new Date(v).toISOString() : undefined;
 }
 
 export const failurePatternsQuery = z
