@@ -132,7 +132,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
   const tasks = createTaskService({ db, bus, config, log, skills });
   // daemon.offline waits as long as the reaper does before it calls a silent runtime offline.
   const webhooks = createWebhookWorker({ db, bus, config, log: log.child({ role: 'webhooks' }), version: opts.version, offlineAfterMs: Math.max(3 * config.streaming.heartbeat_interval, config.runtime.lease) });
-  const maintenance = scheduleMaintenance(db, config, log, { ...auditMaintenance(db, config.retention.audit), skills: () => skills.archiveStaleEverywhere(), ...opts.maintenanceSteps });
+  const maintenance = scheduleMaintenance(db, config, log, { ...auditMaintenance(db, config.retention.audit), skills: () => skills.maintain(), ...opts.maintenanceSteps });
   const ctx: RouteContext = { db, bus, config, log, auth, tasks, daemons, streams, defaultWorkspace: opts.defaultWorkspace, skills, maintenance };
 
   await app.register(fastifySwagger, {

@@ -21,8 +21,10 @@ import {
   deleteSkill,
   ensureModel,
   hasSkills,
+  analyzeSkills,
   insertSkills,
   listSkills,
+  modelGraphSize,
   nearestSkill,
   requireSkill,
   searchSkills,
@@ -33,6 +35,7 @@ import { requireWorkspace } from '../store/workspaces.js';
 import { archiveStale, readArchiveFile } from './archive.js';
 import { parseSettings, providerFor, settingsFromName, type EmbeddingSettings, type ProviderContext } from './providers.js';
 import { rank } from './ranking.js';
+import { efSearchFor } from './searchEffort.js';
 import { beginReembed, reembedStatus, runningReembeds, runReembed } from './reembed.js';
 import { embedText, skillFromTask } from './skillText.js';
 import { EmbeddingError, toSqlVector, type EmbeddingProvider } from './types.js';
@@ -74,6 +77,7 @@ export function createSkillService(o: SkillServiceOptions) {
     ...(o.openaiRetryBaseMs !== undefined ? { openaiRetryBaseMs: o.openaiRetryBaseMs } : {}),
   };
   const reembeds = new Map<string, Promise<void>>();
+  const efforts = new Map<string, { ef: number; at: number }>();
   const warned = new Set<string>();
   let stopping = false;
 
@@ -101,6 +105,25 @@ export function createSkillService(o: SkillServiceOptions) {
     return providerFor(settingsFromName(active, ctx), ctx);
   }
 
+  /**
+   * ef_search for a model's queries, from its graph's size; re-read at most
+   * once a minute, since the size moves slowly and each query would
+   * otherwise pay a catalog lookup.
+   */
+  async function effortFor(modelId: string): Promise<number> {
+    const known = efforts.get(modelId);
+    if (known && Date.now() - known.at < 60_000) return known.ef;
+    const ef = efSearchFor(await modelGraphSize(db, modelId));
+    efforts.set(modelId, { ef, at: Date.now() });
+    return ef;
+  }
+
+  /** After bulk changes: the graph sizes that set the search effort are statistics, so refresh them. */
+  async function refreshStatistics(): Promise<void> {
+    await analyzeSkills(db);
+    efforts.clear();
+  }
+
   async function archiveWorkspace(workspaceId: string, olderThanDays: number): Promise<{ archived: number; file: string | null }> {
     const r = await archiveStale(db, o.archiveDir, workspaceId, olderThanDays);
     if (r.archived) log.info({ workspaceId, archived: r.archived, file: r.file }, 'skills archived');
@@ -112,7 +135,7 @@ export function createSkillService(o: SkillServiceOptions) {
     const [vec] = await provider.embed([text]);
     const model = { id: provider.id, provider: provider.provider, dims: vec!.length };
     const n = Math.max(40, limit * 2);
-    const hits = await searchSkills(db, { workspaceId, model, vector: toSqlVector(vec!), text, vectorCandidates: n, textCandidates: n });
+    const hits = await searchSkills(db, { workspaceId, model, vector: toSqlVector(vec!), text, vectorCandidates: n, textCandidates: n, efSearch: await effortFor(model.id) });
     const align = new Map<string, number>();
     if (provider.rerank && hits.length > 0) {
       const scores = await provider.rerank(text, hits.map((h) => embedText(h.skill)));
@@ -159,11 +182,12 @@ export function createSkillService(o: SkillServiceOptions) {
     const model = { id: p.id, provider: p.provider, dims: vec.length };
     await ensureModel(db, model);
     const v = toSqlVector(vec);
+    const ef = await effortFor(model.id);
     return db.tx(async (q) => {
       // One writer per workspace at a time, so two near-copies indexed together cannot both be added.
       await q.query(`SELECT pg_advisory_xact_lock(hashtext('skills:' || $1))`, [workspaceId]);
       await claimActiveModel(q, workspaceId, p.id);
-      const near = await nearestSkill(q, workspaceId, model, v);
+      const near = await nearestSkill(q, workspaceId, model, v, ef);
       if (near && near.distance <= p.dedupDistance) {
         await bumpUsage(q, workspaceId, [near.id]);
         return { id: near.id, merged: true };
@@ -196,7 +220,10 @@ export function createSkillService(o: SkillServiceOptions) {
     if (reembeds.has(workspaceId) || stopping) return;
     const provider = providerFor(settingsFromName(toModel, ctx), ctx);
     const run = runReembed({ db, log, batchSize: o.reembedBatchSize ?? 100 }, workspaceId, provider)
-      .then(() => log.info({ workspaceId, model: toModel }, 're-embedding finished'))
+      .then(async () => {
+        log.info({ workspaceId, model: toModel }, 're-embedding finished');
+        await refreshStatistics();
+      })
       .catch((err: unknown) => log.error({ err: coerceError(err), workspaceId, model: toModel }, 're-embedding failed; run it again to resume'))
       .finally(() => reembeds.delete(workspaceId));
     reembeds.set(workspaceId, run);
@@ -270,6 +297,7 @@ export function createSkillService(o: SkillServiceOptions) {
         if (r.merged) merged++;
         else created++;
       }
+      if (created > 0) await refreshStatistics();
       return { created, merged };
     },
 
@@ -303,7 +331,18 @@ export function createSkillService(o: SkillServiceOptions) {
       return archiveWorkspace(workspaceId, olderThanDays ?? ws.skillRetentionDays);
     },
 
-    /** The maintenance step: every workspace with skills unused for longer than its `skillRetentionDays`. */
+    /**
+     * The maintenance step: archives stale skills everywhere and, on PGlite,
+     * which has no autovacuum, refreshes the statistics the search effort
+     * reads.
+     */
+    async maintain(): Promise<{ archived: number; files: string[]; analyzed: boolean }> {
+      const r = await this.archiveStaleEverywhere();
+      if (db.kind === 'pglite') await refreshStatistics();
+      return { ...r, analyzed: db.kind === 'pglite' };
+    },
+
+    /** Every workspace with skills unused for longer than its `skillRetentionDays`. */
     async archiveStaleEverywhere(): Promise<{ archived: number; files: string[] }> {
       const { rows } = await db.query<{ id: string; days: number }>(
         `SELECT DISTINCT s.workspace_id AS id, w.skill_retention_days AS days FROM skills s JOIN workspaces w ON w.id = s.workspace_id

@@ -227,7 +227,28 @@ export async function bumpUsage(q: Queryable, workspaceId: string, ids: readonly
   return rowCount ?? 0;
 }
 
-export async function nearestSkill(q: Queryable, workspaceId: string, m: ModelInfo, vector: string): Promise<{ id: string; distance: number } | undefined> {
+/**
+ * About how many vectors the model's HNSW graph holds (all workspaces share
+ * it): the planner's row estimate of its index, which CREATE INDEX, VACUUM and
+ * ANALYZE keep — autovacuum on PostgreSQL, `analyzeSkills` on PGlite. 0 when
+ * the model has no index yet.
+ */
+export async function modelGraphSize(q: Queryable, modelId: string): Promise<number> {
+  const { rows } = await q.query<{ n: number | null }>(
+    'SELECT c.reltuples AS n FROM skill_models m JOIN pg_class c ON c.oid = to_regclass(m.index_name) WHERE m.id = $1',
+    [modelId],
+  );
+  return Math.max(0, Number(rows[0]?.n ?? 0));
+}
+
+/** Refreshes the planner's statistics of the skills table and its indexes (graph sizes included). */
+export async function analyzeSkills(q: Queryable): Promise<void> {
+  await q.query('ANALYZE skills');
+}
+
+/** Run inside a transaction: `efSearch` is set for it (SET LOCAL), then the nearest skill is found. */
+export async function nearestSkill(q: Queryable, workspaceId: string, m: ModelInfo, vector: string, efSearch?: number): Promise<{ id: string; distance: number } | undefined> {
+  if (efSearch !== undefined) await q.query(`SET LOCAL hnsw.ef_search = ${clampEf(efSearch)}`);
   const { rows } = await q.query<{ id: string; distance: number }>(forModel(sql('skills_nearest'), m), [workspaceId, vector]);
   return rows[0] ? { id: rows[0].id, distance: Number(rows[0].distance) } : undefined;
 }
@@ -250,15 +271,19 @@ export interface SearchParams {
   efSearch?: number;
 }
 
+/** An integer pgvector accepts for hnsw.ef_search (SET takes no parameters, so it is written into the statement). */
+function clampEf(ef: number): number {
+  return Number.isFinite(ef) ? Math.max(10, Math.min(1000, Math.trunc(ef))) : 100;
+}
+
 /** The hybrid query (src/store/sql/skills_search.sql), in a short transaction that sets the HNSW scan options. */
 export async function searchSkills(db: Db, p: SearchParams): Promise<SearchHit[]> {
   const text = forModel(sql('skills_search'), p.model);
-  const ef = Math.max(10, Math.min(1000, Math.trunc(p.efSearch ?? 100)));
+  const ef = clampEf(p.efSearch ?? 100);
   // A text budget of 300 documents: at 10k skills ranking ~1,900 full-text
   // matches cost ~40 ms of the query's 70 (EXPLAIN ANALYZE); hit@3 of the
   // quality set went from 0.93 to 0.90 (bench/skills-quality.ts).
   const rows = await db.tx(async (q) => {
-    // SET LOCAL takes no parameters; ef is a clamped integer.
     await q.query(`SET LOCAL hnsw.ef_search = ${ef}`);
     await q.query(`SET LOCAL hnsw.iterative_scan = relaxed_order`);
     return (await q.query(text, [p.workspaceId, p.vector, p.text, p.vectorCandidates ?? 40, p.textCandidates ?? 40, p.textBudget ?? 300])).rows;

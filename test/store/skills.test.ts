@@ -17,7 +17,8 @@ import { openStore } from '../../src/store/open.js';
 import { createHashProvider } from '../../src/skills/hashProvider.js';
 import { beginReembed, reembedStatus, runReembed } from '../../src/skills/reembed.js';
 import { createSkillService, type SkillService } from '../../src/skills/skillService.js';
-import { activeModel } from '../../src/store/skills.js';
+import { activeModel, modelGraphSize, nearestSkill } from '../../src/store/skills.js';
+import { efSearchFor } from '../../src/skills/searchEffort.js';
 import { createWorkspace } from '../../src/store/workspaces.js';
 
 const log = pino({ level: 'silent' });
@@ -166,5 +167,27 @@ describe('skills in the database', () => {
     await createWorkspace(db, { id: 'thief' });
     await expect(svc.restore('thief', { file: r.file! })).rejects.toThrow(/not found/);
     await expect(svc.restore('archive', { file: `../${r.file}` })).rejects.toThrow(/not found/);
+  });
+
+  it('knows how large a model\'s graph has grown, so queries of a large library search harder', async () => {
+    // A model of its own (32 dimensions), so other tests' skills are not in its graph.
+    await createWorkspace(db, { id: 'effort', settings: { embedding: { provider: 'hash', dims: 32 } } });
+    const model = { id: 'hash/words-trigrams-32/1', provider: 'hash', dims: 32 };
+    expect(await modelGraphSize(db, model.id)).toBe(0);
+    await svc.add('effort', { name: 'Fix flaky upload test', description: 'the tmp dir was shared between workers' });
+    // The index was made for the first skill; bulk imports refresh the estimate the effort reads.
+    const imported = await svc.import('effort', Array.from({ length: 40 }, (_, i) => ({ name: `Playbook ${i}`, description: `step ${i}: rotate key ${i * 7919} in service-${i}` })));
+    expect(imported.created).toBeGreaterThan(20);
+    expect(await modelGraphSize(db, model.id)).toBe(1 + imported.created);
+    expect(await svc.maintain()).toMatchObject({ analyzed: dbKind() === 'pglite' });
+    // The effort reaches pgvector: nearestSkill sets it for its transaction only.
+    const [probe] = await db.query<{ v: string }>(`SELECT embedding::text AS v FROM skills WHERE workspace_id = 'effort' LIMIT 1`).then((r) => r.rows);
+    const inside = await db.tx(async (q) => {
+      const near = await nearestSkill(q, 'effort', model, probe!.v, efSearchFor(100_000));
+      return { near, ef: (await q.query<{ ef: string }>(`SELECT current_setting('hnsw.ef_search') AS ef`)).rows[0]!.ef };
+    });
+    expect(inside.near?.distance).toBeCloseTo(0, 5);
+    expect(Number(inside.ef)).toBe(efSearchFor(100_000));
+    expect((await db.query<{ ef: string }>(`SELECT current_setting('hnsw.ef_search') AS ef`)).rows[0]!.ef).toBe('40');
   });
 });
