@@ -59,7 +59,7 @@ const steps: Step[] = [
   ...(quick ? [] : [{ name: 'scale-out', file: 'bench/scaleOut.ts', args: [], pgOnly: true, timeoutS: 900 }]),
   { name: 'audit', file: 'bench/audit.ts', args: q, timeoutS: quick ? 120 : 900 },
   { name: 'skills-quality', file: 'bench/skills-quality.ts', args: q, ownDb: 'bench_skills', timeoutS: quick ? 150 : 1800 },
-  { name: 'skills-speed', file: 'bench/skills-speed.ts', args: q, ownDb: 'bench_skills', timeoutS: quick ? 150 : 3600 },
+  { name: 'skills-speed', file: 'bench/skills-speed.ts', args: q, ownDb: 'bench_skills', timeoutS: quick ? 150 : 5400 },
   ...(profile ? [{ name: 'profile (Switchyard drain)', file: 'bench/queue.ts', args: ['--only', 'drain', '--drain', quick ? '500' : '3000', '--reps', '1', '--switchyard-only', '--trace-sql', '--profile', '<profdir>'], pgOnly: true, notesOnly: true, timeoutS: 1800 }] : []),
 ];
 
