@@ -355,7 +355,10 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
       clearInterval(fenceTimer);
       // Runs end as lost (retryable elsewhere); their reports stay in the outbox if unsent.
       for (const r of runs.values()) r.interrupt('the runtime was stopped');
-      await Promise.race([Promise.all([...runs.values()].map((r) => r.done)), new Promise((r) => setTimeout(r, config.runtime.kill_grace + 3_000))]);
+      // The timer is cleared once the runs are done: left pending, it kept the process alive for the whole grace after a stop.
+      let grace: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all([...runs.values()].map((r) => r.done)), new Promise((r) => (grace = setTimeout(r, config.runtime.kill_grace + 3_000)))]);
+      clearTimeout(grace);
       flush();
       await new Promise((r) => setTimeout(r, 50));
       await conn.close();

@@ -191,4 +191,14 @@ describe('recovery', () => {
       await second.kill('SIGTERM');
     }
   });
+
+  it('an idle daemon process exits on SIGTERM without sitting out its kill grace', async () => {
+    // The grace (kill_grace + 3 s) is how long a stop waits for runs to end; with none
+    // running, its timer once kept the process alive for the whole of it anyway.
+    const idle = await spawnDaemon(s.url, s.daemonToken, { name: 'idle', config: { runtime: { kill_grace: '60s' } } });
+    const started = Date.now();
+    await idle.kill('SIGTERM');
+    expect(idle.proc.exitCode, idle.output().slice(-500)).toBe(0);
+    expect(Date.now() - started).toBeLessThan(30_000);
+  }, 90_000);
 });
