@@ -1,9 +1,10 @@
 /**
  * How hard a vector query searches the HNSW graph (pgvector's
  * `hnsw.ef_search`), from the number of vectors in the graph. A fixed effort
- * that is plenty for 10k skills misses neighbours at 100k: on the
- * bench/skills-speed.ts corpus, ef_search 100 finds 98% of the exact top 3
- * among 10k skills but 79% among 100k, and 400 is needed there for 95%.
+ * that is plenty for 10k skills misses neighbours at 100k: on the word-bag
+ * corpus of bench/skills-speed.ts (the worst case), ef_search 100 finds 98%
+ * of the exact top 3 among 10k skills but 79% among 100k, and 400 is needed
+ * there for 95% (the library-shaped corpus gets 94% at 100).
  * The effort grows as a power of the size fitted to those two points, so
  * small libraries keep their fast queries and large ones keep their recall.
  * Pure: the graph size comes from the caller (src/store/skills.ts reads

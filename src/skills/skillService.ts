@@ -118,10 +118,35 @@ export function createSkillService(o: SkillServiceOptions) {
     return ef;
   }
 
-  /** After bulk changes: the graph sizes that set the search effort are statistics, so refresh them. */
-  async function refreshStatistics(): Promise<void> {
-    await analyzeSkills(db);
-    efforts.clear();
+  /**
+   * After bulk changes: the graph sizes that set the search effort are
+   * statistics, so refresh them. A failure only leaves the effort as it was;
+   * the work that came before it stands, so it is logged, not thrown.
+   */
+  async function refreshStatistics(): Promise<boolean> {
+    try {
+      await analyzeSkills(db);
+      efforts.clear();
+      return true;
+    } catch (err) {
+      log.warn({ err: coerceError(err) }, 'could not refresh the skill statistics; searches keep their current effort');
+      return false;
+    }
+  }
+
+  /** Every workspace with skills unused for longer than its `skillRetentionDays`. */
+  async function archiveStaleEverywhere(): Promise<{ archived: number; files: string[] }> {
+    const { rows } = await db.query<{ id: string; days: number }>(
+      `SELECT DISTINCT s.workspace_id AS id, w.skill_retention_days AS days FROM skills s JOIN workspaces w ON w.id = s.workspace_id
+       WHERE s.archived_at IS NULL AND s.last_used_at < now() - make_interval(days => w.skill_retention_days)`,
+    );
+    const out = { archived: 0, files: [] as string[] };
+    for (const { id, days } of rows) {
+      const r = await archiveWorkspace(id, Number(days));
+      out.archived += r.archived;
+      if (r.file) out.files.push(r.file);
+    }
+    return out;
   }
 
   async function archiveWorkspace(workspaceId: string, olderThanDays: number): Promise<{ archived: number; file: string | null }> {
@@ -332,30 +357,16 @@ export function createSkillService(o: SkillServiceOptions) {
     },
 
     /**
-     * The maintenance step: archives stale skills everywhere and, on PGlite,
-     * which has no autovacuum, refreshes the statistics the search effort
-     * reads.
+     * The maintenance step: archives stale skills everywhere and refreshes the
+     * statistics the search effort reads. PGlite has no autovacuum, and on
+     * PostgreSQL a vacuum may skip the index cleanup that counts an index's rows.
      */
     async maintain(): Promise<{ archived: number; files: string[]; analyzed: boolean }> {
-      const r = await this.archiveStaleEverywhere();
-      if (db.kind === 'pglite') await refreshStatistics();
-      return { ...r, analyzed: db.kind === 'pglite' };
+      const r = await archiveStaleEverywhere();
+      return { ...r, analyzed: await refreshStatistics() };
     },
 
-    /** Every workspace with skills unused for longer than its `skillRetentionDays`. */
-    async archiveStaleEverywhere(): Promise<{ archived: number; files: string[] }> {
-      const { rows } = await db.query<{ id: string; days: number }>(
-        `SELECT DISTINCT s.workspace_id AS id, w.skill_retention_days AS days FROM skills s JOIN workspaces w ON w.id = s.workspace_id
-         WHERE s.archived_at IS NULL AND s.last_used_at < now() - make_interval(days => w.skill_retention_days)`,
-      );
-      const out = { archived: 0, files: [] as string[] };
-      for (const { id, days } of rows) {
-        const r = await archiveWorkspace(id, Number(days));
-        out.archived += r.archived;
-        if (r.file) out.files.push(r.file);
-      }
-      return out;
-    },
+    archiveStaleEverywhere,
 
     async restore(workspaceId: string, from: { file?: string; records?: ArchivedSkill[] }): Promise<{ restored: number; skipped: number }> {
       await requireWorkspace(db, workspaceId);

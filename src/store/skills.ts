@@ -229,9 +229,9 @@ export async function bumpUsage(q: Queryable, workspaceId: string, ids: readonly
 
 /**
  * About how many vectors the model's HNSW graph holds (all workspaces share
- * it): the planner's row estimate of its index, which CREATE INDEX, VACUUM and
- * ANALYZE keep — autovacuum on PostgreSQL, `analyzeSkills` on PGlite. 0 when
- * the model has no index yet.
+ * it): the planner's row estimate of its index. CREATE INDEX sets it, and
+ * ANALYZE (`analyzeSkills`, after bulk changes and in the hourly maintenance)
+ * and autovacuum update it. 0 when the model has no index yet.
  */
 export async function modelGraphSize(q: Queryable, modelId: string): Promise<number> {
   const { rows } = await q.query<{ n: number | null }>(

@@ -3,7 +3,7 @@ import { efSearchFor, SEARCH_EFFORT } from '../../src/skills/searchEffort.js';
 
 describe('efSearchFor', () => {
   it('keeps the base effort for small graphs and for sizes it cannot trust', () => {
-    for (const n of [0, 1, 500, 9_999, 10_000, -1, Number.NaN, Number.POSITIVE_INFINITY * -1]) expect(efSearchFor(n)).toBe(SEARCH_EFFORT.base);
+    for (const n of [0, 1, 500, 9_999, 10_000, -1, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) expect(efSearchFor(n)).toBe(SEARCH_EFFORT.base);
   });
 
   it('searches about four times harder at 100k, where the bench needed ef_search 400 for 95% recall', () => {
@@ -21,9 +21,8 @@ describe('efSearchFor', () => {
     }
   });
 
-  it('stops at the 1000 pgvector allows, even for an unbounded size', () => {
+  it('stops at the 1000 pgvector allows', () => {
     expect(efSearchFor(10_000_000)).toBe(1000);
-    expect(efSearchFor(Number.POSITIVE_INFINITY)).toBe(SEARCH_EFFORT.base);
     expect(efSearchFor(1e12)).toBe(1000);
   });
 
