@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { stringify } from 'yaml';
+import type { SwitchyardClient } from '../src/client/index.js';
 import type { Orchestrator } from '../src/core/config/index.js';
 import { CLI, machine, ROOT, startBenchServer, type BenchStack, type Figure } from './lib.js';
 
@@ -151,6 +152,29 @@ export function freePort(): Promise<number> {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Steady state of a streaming run: half a second after the last of the tasks'
+ * agents started (polls until every task has a run). Lines stamped before it
+ * belong to the start-up ramp and are not measured.
+ */
+export async function steadyStateFrom(client: SwitchyardClient, taskIds: readonly string[]): Promise<number> {
+  for (;;) {
+    const runs = await Promise.all(taskIds.map(async (id) => (await client.tasks.runs(id)).items[0]));
+    if (runs.every((r) => r)) return Math.max(...runs.map((r) => Date.parse(r!.startedAt))) + 500;
+    await sleep(100);
+  }
+}
+
+/** Waits until every one of the tasks is completed, or the time is up (a bench reports what it got). */
+export async function untilCompleted(client: SwitchyardClient, taskIds: readonly string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && taskIds.length > 0) {
+    const done = await client.tasks.list({ status: 'completed', limit: 500 });
+    if (done.items.filter((t) => taskIds.includes(t.id)).length >= taskIds.length) return;
+    await sleep(250);
+  }
+}
 
 export interface Repeated {
   median: number;

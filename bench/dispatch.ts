@@ -14,7 +14,7 @@
  */
 import WebSocket from 'ws';
 import { SwitchyardClient } from '../src/client/index.js';
-import { spawnDaemon } from './common.js';
+import { spawnDaemon, steadyStateFrom, untilCompleted } from './common.js';
 import { args, config, FAKE_AGENT, machine, percentile, quick, report, startBenchServer, type Figure } from './lib.js';
 
 const streamsArg = args.indexOf('--streams');
@@ -83,22 +83,9 @@ async function streamLatency(figures: Figure[], streams: number): Promise<void> 
       ids.push(t.id);
       ws.send(JSON.stringify({ type: 'subscribe', taskId: t.id, afterSeq: 0 }));
     }
-    // Steady state: from half a second after the last agent started.
-    for (;;) {
-      const runs = await Promise.all(ids.map(async (id) => (await stack.admin.tasks.runs(id)).items[0]));
-      if (runs.every((r) => r)) {
-        measureFrom = Math.max(...runs.map((r) => Date.parse(r!.startedAt))) + 500;
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    measureFrom = await steadyStateFrom(stack.admin, ids);
     const expected = streams * lines;
-    const deadline = Date.now() + (seconds + 40) * 1000;
-    while (Date.now() < deadline && ids.length > 0) {
-      const done = await stack.admin.tasks.list({ status: 'completed', limit: 500 });
-      if (done.items.length >= ids.length) break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    await untilCompleted(stack.admin, ids, (seconds + 40) * 1000);
     ws.close();
     if (trace.length) {
       const t0 = Math.min(...trace.map((t) => t[0]));

@@ -21,7 +21,7 @@ import { migrate } from '../src/store/migrate.js';
 import { openStore } from '../src/store/open.js';
 import { ensureEventPartitions } from '../src/store/partitions.js';
 import { createToken } from '../src/store/tokens.js';
-import { dropDatabase, freshDatabase, spawnDaemon } from './common.js';
+import { dropDatabase, freshDatabase, spawnDaemon, steadyStateFrom, untilCompleted } from './common.js';
 import { args, config, FAKE_AGENT, machine, percentile, quick, report, type Figure } from './lib.js';
 
 const base = process.env.DATABASE_URL;
@@ -112,20 +112,8 @@ try {
       ids.push(t.id);
       for (const ws of dashboards) ws.send(JSON.stringify({ type: 'subscribe', taskId: t.id, afterSeq: 0 }));
     }
-    for (;;) {
-      const runs = await Promise.all(ids.map(async (id) => (await b.client.tasks.runs(id)).items[0]));
-      if (runs.every((r) => r)) {
-        measureFrom = Math.max(...runs.map((r) => Date.parse(r!.startedAt))) + 500;
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const deadline = Date.now() + (seconds + 40) * 1000;
-    while (Date.now() < deadline) {
-      const done = await b.client.tasks.list({ status: 'completed', limit: 500 });
-      if (done.items.filter((t) => ids.includes(t.id)).length >= ids.length) break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    measureFrom = await steadyStateFrom(b.client, ids);
+    await untilCompleted(b.client, ids, (seconds + 40) * 1000);
     await new Promise((r) => setTimeout(r, 500));
     for (const ws of dashboards) ws.close();
     for (const on of ['B', 'A'] as const) {
