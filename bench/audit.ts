@@ -14,7 +14,7 @@ import { SwitchyardClient } from '../src/client/index.js';
 import { appendAudit } from '../src/store/audit.js';
 import { createToken } from '../src/store/tokens.js';
 import { createWorkspace } from '../src/store/workspaces.js';
-import { args, config, fmt, machine, quick, report, startBenchServer, type Figure } from './lib.js';
+import { args, config, fmt, machine, opt, quick, report, startBenchServer, type Figure } from './lib.js';
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -63,8 +63,7 @@ async function appendLatency(db: Parameters<typeof appendAudit>[0], workspaceId:
 }
 
 async function main(): Promise<void> {
-  const cArg = args.indexOf('--concurrency');
-  const concurrency = cArg >= 0 ? Number(args[cArg + 1]) : 16;
+  const concurrency = Number(opt('--concurrency') ?? 16);
   const n = quick ? 300 : 1500;
   const rounds = quick ? 3 : 5;
   const stack = await startBenchServer(config({ runtime: { max_prompt_size: 65536 } }));

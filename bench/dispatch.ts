@@ -15,10 +15,9 @@
 import WebSocket from 'ws';
 import { SwitchyardClient } from '../src/client/index.js';
 import { spawnDaemon, steadyStateFrom, untilCompleted } from './common.js';
-import { args, config, FAKE_AGENT, machine, percentile, quick, report, startBenchServer, type Figure } from './lib.js';
+import { config, FAKE_AGENT, machine, opt, percentile, quick, report, startBenchServer, type Figure } from './lib.js';
 
-const streamsArg = args.indexOf('--streams');
-const STREAMS = streamsArg >= 0 ? Number(args[streamsArg + 1]) : 50;
+const STREAMS = Number(opt('--streams') ?? 50);
 
 async function dispatchLatency(figures: Figure[]): Promise<void> {
   const agents = [{ name: 'noop', binary: '/bin/true', args: [], version_args: [] }];

@@ -26,6 +26,11 @@ export const CLI = join(ROOT, 'bin/switchyard.mjs');
 
 export const args = process.argv.slice(2);
 export const quick = args.includes('--quick');
+/** The value after a `--name` flag of the command line, if given. */
+export const opt = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
 export const backendArg = (): 'pglite' | 'postgres' => (args.includes('--pg') || (process.env.DATABASE_URL && !args.includes('--pglite')) ? 'postgres' : 'pglite');
 
 export function percentile(values: number[], p: number): number {

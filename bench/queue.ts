@@ -50,14 +50,10 @@ import {
   traceQueries,
   type BenchFigure,
 } from './common.js';
-import { args, config, machine, percentile, quick, ROOT, type BenchStack } from './lib.js';
+import { args, config, machine, opt, percentile, quick, ROOT, type BenchStack } from './lib.js';
 import { formatSummary, summarizeProfile } from './profile-summary.js';
 import { drainPeer, PEER_LABEL, PEERS, producer, setupPeer, type PeerName } from './queue-peers.js';
 
-const opt = (name: string): string | undefined => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
 const REPS = Number(opt('--reps') ?? (quick ? 1 : 2));
 const ONLY = (opt('--only') ?? 'enqueue,drain,latency').split(',');
 const BULK_N = quick ? 2_000 : 10_000;

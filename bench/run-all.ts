@@ -23,12 +23,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dropDatabase, freshDatabase, hasPg, type BenchFigure, type BenchOutput } from './common.js';
-import { args, machine, quick, ROOT } from './lib.js';
+import { args, machine, opt, quick, ROOT } from './lib.js';
 
-const opt = (name: string): string | undefined => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
 const only = opt('--only')?.split(',');
 const outDir = opt('--out') ?? join(ROOT, 'bench');
 const profile = args.includes('--profile') || (!quick && !args.includes('--no-profile'));

@@ -20,12 +20,8 @@ import { SwitchyardClient } from '../src/client/index.js';
 import { PROTOCOL_VERSION } from '../src/core/protocol.js';
 import { sql } from '../src/store/sql.js';
 import { dropDatabase, emit, hasPg, runTs, say, sleep, startSy, type BenchFigure } from './common.js';
-import { args, config, machine, percentile, quick, type BenchStack } from './lib.js';
+import { args, config, machine, opt, percentile, quick, type BenchStack } from './lib.js';
 
-const opt = (name: string): string | undefined => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
 const ROWS = Number(opt('--rows') ?? (quick ? 20_000 : 100_000));
 const CREATE_N = quick ? 300 : 3_000;
 const LIST_N = quick ? 30 : 200;

@@ -22,12 +22,11 @@ import { openStore } from '../src/store/open.js';
 import { ensureEventPartitions } from '../src/store/partitions.js';
 import { createToken } from '../src/store/tokens.js';
 import { dropDatabase, freshDatabase, spawnDaemon, steadyStateFrom, untilCompleted } from './common.js';
-import { args, config, FAKE_AGENT, machine, percentile, quick, report, type Figure } from './lib.js';
+import { config, FAKE_AGENT, machine, opt, percentile, quick, report, type Figure } from './lib.js';
 
 const base = process.env.DATABASE_URL;
 if (!base) throw new Error('bench/scaleOut.ts needs DATABASE_URL (a PostgreSQL server)');
-const streamsArg = args.indexOf('--streams');
-const STREAMS = streamsArg >= 0 ? Number(args[streamsArg + 1]) : 10;
+const STREAMS = Number(opt('--streams') ?? 10);
 
 const name = 'bench_scale_out';
 const url = await freshDatabase(name);

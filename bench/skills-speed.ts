@@ -27,13 +27,9 @@ import { openStore } from '../src/store/open.js';
 import { efSearchFor } from '../src/skills/searchEffort.js';
 import { ensureModel, exactNearest, modelGraphSize, modelIndexName, insertSkills, searchSkills, setActiveModel } from '../src/store/skills.js';
 import { createWorkspace } from '../src/store/workspaces.js';
-import { args, config, machine, percentile, quick, report, type Figure } from './lib.js';
+import { config, machine, opt, percentile, quick, report, type Figure } from './lib.js';
 import { loadQualitySet } from './skills-quality.js';
 
-const opt = (name: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
 const sizes = (opt('--sizes') ?? (quick ? '2000' : '10000,100000')).split(',').map(Number);
 const backends = (opt('--backends') ?? (process.env.DATABASE_URL && !quick ? 'pglite,postgres' : 'pglite')).split(',') as ('pglite' | 'postgres')[];
 const corpora = (opt('--corpora') ?? 'bags,library').split(',') as Corpus[];

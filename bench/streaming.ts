@@ -24,12 +24,8 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { SwitchyardClient } from '../src/client/index.js';
 import { dropDatabase, emit, forkTs, hasPg, procStats, say, sleep, spawnDaemon, stampAgent, startSy, type BenchFigure } from './common.js';
-import { args, config, machine, quick } from './lib.js';
+import { args, config, machine, opt, quick } from './lib.js';
 
-const opt = (name: string): string | undefined => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
 const LEVELS = (opt('--levels') ?? (quick ? '10,100' : '10,50,100,200,300,500')).split(',').map(Number);
 const SECONDS = Number(opt('--seconds') ?? (quick ? 3 : 10));
 const SAMPLE = 100;
