@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { getAdapter } from '../agents/registry.js';
 import type { Orchestrator } from '../core/config/index.js';
+import { runLeaseMs } from '../core/runLease.js';
 import { PROTOCOL_VERSION, type AgentCheckFrame, type AssignFrame, type ServerFrame, type WireEvent } from '../core/protocol.js';
 import { throttleReason } from '../core/scheduling.js';
 import { ServerConnection } from './connection.js';
@@ -313,12 +314,12 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
   }, config.runtime.agent_check_interval);
 
   // Cut off from the server for about as long as the server's lease of our
-  // runs (max(lease, 3 × heartbeat), as the server computes it), the runs are
+  // runs (runLeaseMs, the rule the server applies), the runs are
   // as good as lost: the reaper gives them to other runtimes. Stop them before
   // that (kill_grace plus a margin early), so no retry overlaps a run still
   // going here (chaos suite: runs of a server's daemons outlived a restart of
   // that server). They end as runtime_lost, reported once connected again.
-  const fenceMs = Math.max(config.runtime.lease, 3 * config.streaming.heartbeat_interval) - config.runtime.kill_grace - 500;
+  const fenceMs = runLeaseMs(config) - config.runtime.kill_grace - 500;
   let fenced = false;
   const fenceTimer = setInterval(() => {
     if (conn.open) {

@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import type { WebSocket, RawData } from 'ws';
 import type { Orchestrator } from '../core/config/index.js';
+import { runLeaseMs } from '../core/runLease.js';
 import { coerceError } from '../core/errors.js';
 import {
   daemonFrame,
@@ -72,8 +73,7 @@ export function createDaemonHub(deps: DaemonHubDeps) {
   const completedListeners: ((task: Task) => void)[] = [];
   const heartbeatMs = config.streaming.heartbeat_interval;
   const maxMessage = config.streaming.max_message_size;
-  // Runs must outlive a few missed heartbeats before the reaper calls them lost.
-  const execLeaseMs = Math.max(config.runtime.lease, 3 * heartbeatMs);
+  const execLeaseMs = runLeaseMs(config);
 
   const backoff = { baseMs: config.runtime.retry_backoff_base, capMs: config.runtime.retry_backoff_cap };
   const policy = retryPolicyFrom(config.retry);

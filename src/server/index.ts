@@ -13,6 +13,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import { deflateOptions } from '../core/compression.js';
+import { runLeaseMs } from '../core/runLease.js';
 import type { Orchestrator } from '../core/config/index.js';
 import { AuthError } from '../core/errors.js';
 import type { Db } from '../store/db.js';
@@ -115,7 +116,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
   const metrics = createMetrics({ db, log, daemons: () => daemons.stats(), dashboards: () => streams.clientCount() });
   const daemons = createDaemonHub({ db, bus, config, log, serverId, version: opts.version, streams, writer, metrics, publicUrl: () => baseUrl });
   const dispatcher = createDispatcher({ db, bus, hub: daemons, log, metrics, claimLeaseMs: config.runtime.lease, publicUrl: () => baseUrl, prepareAssign: (t) => skills.forAssign(t) });
-  const reaper = createReaper({ db, bus, log, daemonSilenceMs: Math.max(3 * config.streaming.heartbeat_interval, config.runtime.lease), intervalMs: opts.reaperIntervalMs, metrics });
+  const reaper = createReaper({ db, bus, log, daemonSilenceMs: runLeaseMs(config), intervalMs: opts.reaperIntervalMs, metrics });
   const dataDir = opts.dataDir ?? process.env.SWITCHYARD_HOME ?? join(homedir(), '.switchyard');
   const skills = createSkillService({
     db,
@@ -131,7 +132,7 @@ export async function createServer(opts: ServerOptions): Promise<Server> {
   });
   const tasks = createTaskService({ db, bus, config, log, skills });
   // daemon.offline waits as long as the reaper does before it calls a silent runtime offline.
-  const webhooks = createWebhookWorker({ db, bus, config, log: log.child({ role: 'webhooks' }), version: opts.version, offlineAfterMs: Math.max(3 * config.streaming.heartbeat_interval, config.runtime.lease) });
+  const webhooks = createWebhookWorker({ db, bus, config, log: log.child({ role: 'webhooks' }), version: opts.version, offlineAfterMs: runLeaseMs(config) });
   const maintenance = scheduleMaintenance(db, config, log, { ...auditMaintenance(db, config.retention.audit), skills: () => skills.maintain(), ...opts.maintenanceSteps });
   const ctx: RouteContext = { db, bus, config, log, auth, tasks, daemons, streams, defaultWorkspace: opts.defaultWorkspace, skills, maintenance };
 
