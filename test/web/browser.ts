@@ -151,6 +151,15 @@ export const pageClock = (page: Page): Promise<number> => page.evaluate('perform
 export const markPage = (page: Page) => page.evaluate(() => void (window.noReload = true));
 export const pageWasNotReloaded = (page: Page) => page.evaluate(() => window.noReload === true);
 
+/** Opens the dashboard signed in with `token` (a #token= link, as `switchyard up` prints one) and waits for the board. */
+export async function signIn(page: Page, url: string, token: string): Promise<void> {
+  await page.goto(`${url}/#token=${token}`);
+  await page.waitForSelector('h1:has-text("Board")');
+}
+
+/** A link of the dashboard's main navigation. */
+export const navLink = (page: Page, name: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
+
 export const storedToken = (page: Page) => page.evaluate(() => localStorage.getItem('switchyard.token'));
 
 /** The board column a task's card is in. */

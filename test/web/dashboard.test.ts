@@ -21,10 +21,12 @@ import {
   firstLoadTiming,
   launchBrowser,
   markPage,
+  navLink,
   pageClock,
   pageWasNotReloaded,
   RESULTS,
   screenshot,
+  signIn,
   storedToken,
   transcriptLines,
   type Browser,
@@ -49,8 +51,7 @@ describe('the dashboard in Chromium', () => {
     broken = await startTestDaemon(s.url, s.daemonToken, { name: 'broken-box', config: { runtime, agents: [fakeAgent(), { name: 'ghost', binary: MISSING_BINARY }] } });
     page = await browser.newPage();
     // Signed in once for the tests that do not test signing in (each may run alone with -t).
-    await page.goto(`${s.url}/#token=${s.adminToken}`);
-    await page.waitForSelector('h1:has-text("Board")');
+    await signIn(page, s.url, s.adminToken);
   }, 60_000);
   afterAll(async () => {
     await page?.close();
@@ -61,7 +62,6 @@ describe('the dashboard in Chromium', () => {
     expect(errors, 'uncaught errors in the page').toEqual([]);
   });
 
-  const nav = (p: Page, name: string) => p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
   const statusOf = (p: Page) => p.getAttribute('[data-testid="task-page"]', 'data-status');
   /** Waits for the task page to show `status`; on timeout the error says what the server and the page had. */
   const pageShows = async (p: Page, taskId: string, status: string, timeoutMs = 30_000) => {
@@ -77,8 +77,7 @@ describe('the dashboard in Chromium', () => {
 
   it('signs in with #token, creates a task, streams its lines live, and moves it to completed on the board without a reload', async () => {
     const started = Date.now();
-    await page.goto(`${s.url}/#token=${s.adminToken}`);
-    await page.waitForSelector('h1:has-text("Board")');
+    await signIn(page, s.url, s.adminToken);
     const ready = await pageClock(page);
     const timing = await firstLoadTiming(page);
     mkdirSync(RESULTS, { recursive: true });
@@ -90,7 +89,7 @@ describe('the dashboard in Chromium', () => {
     expect(await storedToken(page)).toBe(s.adminToken);
     await markPage(page);
 
-    await nav(page, 'New task').click();
+    await navLink(page, 'New task').click();
     await page.getByLabel('Prompt').fill('work --lines 60 --rate 10');
     expect(await page.locator('#agent option').allTextContents()).toContain('fake');
     await page.selectOption('#agent', 'fake');
@@ -108,7 +107,7 @@ describe('the dashboard in Chromium', () => {
     await screenshot(page, 'task-live');
 
     // To the board (a hash change, not a reload): the card moves to completed by itself.
-    await nav(page, 'Board').click();
+    await navLink(page, 'Board').click();
     await page.waitForSelector(`[data-task-id="${taskId}"]`);
     await until(async () => (await columnOf(page, taskId)) === 'completed', 'the card to move to completed', 30_000);
     expect(await pageWasNotReloaded(page)).toBe(true);

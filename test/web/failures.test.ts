@@ -13,7 +13,7 @@ import { fakeAgent } from '../helpers/config.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { startTestServer, testLog, type TestServer, type WorkspaceHandle } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
-import { dashboardDir, errors, launchBrowser, screenshot, type Browser } from './browser.js';
+import { dashboardDir, errors, launchBrowser, navLink, screenshot, signIn, type Browser } from './browser.js';
 
 const AUTHBOT = { name: 'authbot', binary: process.execPath, args: ['-e', "process.stderr.write('Error: 401 Unauthorized\\n'); process.exit(1)", '{prompt}'] };
 /** Leases long enough that a busy machine (browser, server, daemon and agents on two cores) does not lose runs. */
@@ -45,8 +45,7 @@ describe('the Failures page in Chromium', () => {
     // Another workspace's failure, which this page must never count.
     await fail(s.admin, 'fake', '--exit 9 somebody else');
     page = await browser.newPage();
-    await page.goto(`${s.url}/#token=${ws.tokens.viewer}`);
-    await page.waitForSelector('h1:has-text("Board")');
+    await signIn(page, s.url, ws.tokens.viewer);
   }, 120_000);
   afterAll(async () => {
     await page?.close();
@@ -64,7 +63,7 @@ describe('the Failures page in Chromium', () => {
   const windowButton = (p: Page, name: string) => p.getByRole('group', { name: 'Time window' }).getByRole('button', { name, exact: true });
 
   it('counts the failures by class, agent, model and prompt, with bars scaled to the largest', async () => {
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Failures', exact: true }).click();
+    await navLink(page, 'Failures').click();
     await expect.poll(() => shown(page), { timeout: 15_000 }).toEqual([
       ['agent_error', 2],
       ['auth', 1],

@@ -9,7 +9,7 @@ import { dashboardPlugin } from '../../src/server/dashboard.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { startTestServer, testLog, type TestServer } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
-import { dashboardDir, errors, launchBrowser, recordStreamStates, screenshot, streamStates, transcriptLines, type Browser } from './browser.js';
+import { dashboardDir, errors, launchBrowser, recordStreamStates, screenshot, signIn, streamStates, transcriptLines, type Browser } from './browser.js';
 
 const LINES = 200;
 /** Leases long enough that a busy machine does not lose the run while the server is down. */
@@ -38,8 +38,7 @@ describe('the task page across a server restart', () => {
   it('recovers and shows the complete transcript, unduplicated', async () => {
     const ws = await s.workspace('web-reconnect');
     const task = await ws.client().tasks.create({ assignedAgent: 'fake', prompt: `work --lines ${LINES} --rate 25` });
-    await page.goto(`${s.url}/#token=${ws.tokens.viewer}`);
-    await page.waitForSelector('h1:has-text("Board")');
+    await signIn(page, s.url, ws.tokens.viewer);
     await page.goto(`${s.url}/#/tasks/${task.id}`);
     await until(async () => (await transcriptLines(page)).length >= 20, 'the first lines', 30_000);
 

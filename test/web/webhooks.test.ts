@@ -14,7 +14,7 @@ import { dashboardPlugin } from '../../src/server/dashboard.js';
 import { signatureValid, startReceiver, type Receiver } from '../helpers/receiver.js';
 import { startTestServer, testLog, type TestServer, type WorkspaceHandle } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
-import { colorOf, dashboardDir, errors, launchBrowser, screenshot, type Browser } from './browser.js';
+import { colorOf, dashboardDir, errors, launchBrowser, navLink, screenshot, signIn, type Browser } from './browser.js';
 
 /** Short backoff and two attempts, so a refused delivery fails within the test. */
 const WEBHOOKS = { backoff_base: '300ms', backoff_cap: '1s', poll_interval: '50ms', max_attempts: 2, timeout: '2s' };
@@ -66,9 +66,8 @@ describe('webhooks on the settings page', () => {
 
   /** Signs in with `token` (a #token= link replaces the session) and opens Settings. */
   const openSettings = async (token: string, role: string) => {
-    await page.goto(`${s.url}/#token=${token}`);
-    await page.waitForSelector('h1:has-text("Board")');
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings', exact: true }).click();
+    await signIn(page, s.url, token);
+    await navLink(page, 'Settings').click();
     await page.getByText(`Signed in as`).filter({ hasText: role }).waitFor();
   };
   const section = () => page.getByTestId('webhooks');
