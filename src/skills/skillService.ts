@@ -366,8 +366,6 @@ export function createSkillService(o: SkillServiceOptions) {
       return { ...r, analyzed: await refreshStatistics() };
     },
 
-    archiveStaleEverywhere,
-
     async restore(workspaceId: string, from: { file?: string; records?: ArchivedSkill[] }): Promise<{ restored: number; skipped: number }> {
       await requireWorkspace(db, workspaceId);
       const records = from.records ?? readArchiveFile(o.archiveDir, workspaceId, from.file!);

@@ -76,8 +76,11 @@ export async function deleteWorkspace(q: Queryable, id: string): Promise<void> {
   if (!rowCount) throw new NotFoundError('workspace', id);
 }
 
-/** Creates the workspace, or updates it to match, as `orchestrator.workspace` asks at start. */
-/** Not inside a transaction: a lost race with another server's insert would abort it. */
+/**
+ * Creates the workspace, or updates it to match, as `orchestrator.workspace`
+ * asks at start. Not inside a transaction: a lost race with another server's
+ * insert would abort it.
+ */
 export async function upsertWorkspace(q: Queryable, body: CreateWorkspaceBody): Promise<Workspace> {
   if (!(await getWorkspace(q, body.id))) {
     try {
