@@ -5,17 +5,14 @@
  * the command cannot have. Needs `npm run build` first.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SwitchyardClient } from '../../src/client/index.js';
 import type { FailurePatterns } from '../../src/core/api.js';
 import { cliEnv, runCli } from '../helpers/cli.js';
-import { fakeAgent } from '../helpers/config.js';
+import { authbotAgent, fakeAgent } from '../helpers/config.js';
 import { startTestDaemon, tempDir, type TestDaemon } from '../helpers/daemon.js';
 import { startTestServer, type TestServer, type WorkspaceHandle } from '../helpers/server.js';
-import { until } from '../helpers/wait.js';
+import { failTask } from '../helpers/wait.js';
 
-/** A command agent failing the way a CLI with an expired key does. */
-const AUTHBOT = { name: 'authbot', binary: process.execPath, args: ['-e', "process.stderr.write('Error: 401 Unauthorized\\n'); process.exit(1)", '{prompt}'] };
-const CONFIG = { runtime: { cpu_threshold: 2 }, agents: [fakeAgent(), AUTHBOT] };
+const CONFIG = { runtime: { cpu_threshold: 2 }, agents: [fakeAgent(), authbotAgent] };
 
 let s: TestServer;
 let ws: WorkspaceHandle;
@@ -23,21 +20,15 @@ let daemon: TestDaemon;
 const home = tempDir('sy-cli-failures-home-');
 const failed: string[] = [];
 
-async function fail(c: SwitchyardClient, assignedAgent: string, prompt: string): Promise<string> {
-  const t = await c.tasks.create({ assignedAgent, prompt, maxAttempts: 1 });
-  await until(async () => (await c.tasks.get(t.id)).status === 'failed', `task ${t.id} to fail`, 20_000);
-  return t.id;
-}
-
 beforeAll(async () => {
   s = await startTestServer({ config: CONFIG });
   ws = await s.workspace('cli-failures');
   await s.workspace('cli-failures-none');
   daemon = await startTestDaemon(s.url, s.daemonToken, { config: CONFIG, name: 'cli-failures-daemon' });
   const c = ws.client();
-  failed.push(await fail(c, 'fake', '--exit 2 nightly release notes'));
-  failed.push(await fail(c, 'fake', '--exit 2 nightly release notes'));
-  failed.push(await fail(c, 'authbot', 'publish the package'));
+  failed.push(await failTask(c, 'fake', '--exit 2 nightly release notes'));
+  failed.push(await failTask(c, 'fake', '--exit 2 nightly release notes'));
+  failed.push(await failTask(c, 'authbot', 'publish the package'));
 }, 120_000);
 afterAll(async () => {
   await daemon?.stop();

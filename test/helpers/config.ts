@@ -18,6 +18,9 @@ export interface TestConfigInput {
 /** The fake agent as a command agent named `fake`, with its `--version` probe. */
 export const fakeAgent = (extra: Section = {}): Section => ({ name: 'fake', binary: FAKE_AGENT, args: ['{prompt}'], version_args: ['--version'], ...extra });
 
+/** A command agent failing the way a CLI with an expired key does (`401 Unauthorized` on stderr, exit 1). */
+export const authbotAgent = { name: 'authbot', binary: process.execPath, args: ['-e', "process.stderr.write('Error: 401 Unauthorized\\n'); process.exit(1)", '{prompt}'] };
+
 export function testConfigObject(input: TestConfigInput = {}): { orchestrator: Section } {
   return {
     orchestrator: {

@@ -9,21 +9,17 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dashboardPlugin } from '../../src/server/dashboard.js';
 import type { SwitchyardClient } from '../../src/client/index.js';
-import { fakeAgent } from '../helpers/config.js';
+import { authbotAgent, fakeAgent } from '../helpers/config.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { startTestServer, testLog, type TestServer, type WorkspaceHandle } from '../helpers/server.js';
-import { until } from '../helpers/wait.js';
+import { failTask, until } from '../helpers/wait.js';
 import { dashboardDir, errors, launchBrowser, navLink, screenshot, signIn, type Browser } from './browser.js';
 
-const AUTHBOT = { name: 'authbot', binary: process.execPath, args: ['-e', "process.stderr.write('Error: 401 Unauthorized\\n'); process.exit(1)", '{prompt}'] };
 /** Leases long enough that a busy machine (browser, server, daemon and agents on two cores) does not lose runs. */
-const CONFIG = { runtime: { lease: '15s', cpu_threshold: 2 }, agents: [fakeAgent(), AUTHBOT] };
+const CONFIG = { runtime: { lease: '15s', cpu_threshold: 2 }, agents: [fakeAgent(), authbotAgent] };
 
-async function fail(c: SwitchyardClient, assignedAgent: string, prompt: string, model?: string): Promise<string> {
-  const t = await c.tasks.create({ assignedAgent, prompt, maxAttempts: 1, ...(model ? { model } : {}) });
-  await until(async () => (await c.tasks.get(t.id)).status === 'failed', `task ${t.id} to fail`, 30_000);
-  return t.id;
-}
+/** Fails a task; a page test on a busy machine gets 30 s. */
+const fail = (c: SwitchyardClient, agent: string, prompt: string, model?: string) => failTask(c, agent, prompt, { ...(model ? { model } : {}), timeoutMs: 30_000 });
 
 describe('the Failures page in Chromium', () => {
   let s: TestServer;
