@@ -14,7 +14,7 @@ import pg from 'pg';
 import { stringify } from 'yaml';
 import type { SwitchyardClient } from '../src/client/index.js';
 import type { Orchestrator } from '../src/core/config/index.js';
-import { CLI, machine, ROOT, startBenchServer, type BenchStack, type Figure } from './lib.js';
+import { CLI, ROOT, startBenchServer, type BenchStack, type Figure } from './lib.js';
 
 export const hasPg = Boolean(process.env.DATABASE_URL);
 
@@ -258,21 +258,6 @@ export interface BenchOutput {
   skipped?: string[];
   /** Free text for the report (profiles, plans). */
   notes?: string[];
-}
-
-/** Prints the figures and writes SWITCHYARD_BENCH_OUT (the lib.ts format plus skipped parts and notes). */
-export function emit(figures: BenchFigure[], extra: { skipped?: string[]; notes?: string[] } = {}): void {
-  const w = Math.max(10, ...figures.map((f) => f.figure.length));
-  for (const f of figures) {
-    const digits = Math.abs(f.value) < 10 ? 2 : Math.abs(f.value) < 100 ? 1 : 0;
-    const ratios = f.ratios ? `  [${Object.entries(f.ratios).map(([p, r]) => `÷ ${p}: ${r.toFixed(2)}`).join(', ')}]` : '';
-    process.stdout.write(`${f.figure.padEnd(w)}  ${(Number.isFinite(f.value) ? f.value.toFixed(digits) : 'n/a').padStart(10)} ${f.unit}${f.note ? `   (${f.note})` : ''}${ratios}\n`);
-  }
-  for (const s of extra.skipped ?? []) process.stdout.write(`SKIPPED: ${s}\n`);
-  if (process.env.SWITCHYARD_BENCH_OUT) {
-    const out: BenchOutput = { machine: machine(), date: new Date().toISOString(), figures, ...extra };
-    writeFileSync(process.env.SWITCHYARD_BENCH_OUT, JSON.stringify(out, null, 2));
-  }
 }
 
 /** Runs a TypeScript file of bench/ in a child process (tsx), returning its stdout. */

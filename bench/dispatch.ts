@@ -14,7 +14,7 @@
  */
 import WebSocket from 'ws';
 import { SwitchyardClient } from '../src/client/index.js';
-import { spawnDaemon, steadyStateFrom, untilCompleted } from './common.js';
+import { sleep, spawnDaemon, steadyStateFrom, untilCompleted } from './common.js';
 import { config, FAKE_AGENT, machine, opt, percentile, quick, report, startBenchServer, type Figure } from './lib.js';
 
 const STREAMS = Number(opt('--streams') ?? 50);
@@ -33,7 +33,7 @@ async function dispatchLatency(figures: Figure[]): Promise<void> {
       for (;;) {
         run = (await stack.admin.tasks.runs(t.id)).items[0];
         if (run?.endedAt) break;
-        await new Promise((r) => setTimeout(r, 2));
+        await sleep(2);
       }
       if (i >= 20) samples.push(Date.parse(run.startedAt) - returned); // 20 warm-up tasks
     }

@@ -21,8 +21,8 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { SwitchyardClient } from '../src/client/index.js';
 import { PROTOCOL_VERSION } from '../src/core/protocol.js';
-import { emit, freePort, procStats, repeatedFigure, say, sleep, spawnDaemon, stampAgent, summarize, type BenchFigure } from './common.js';
-import { CLI, config, machine, quick, startBenchServer } from './lib.js';
+import { freePort, procStats, repeatedFigure, say, sleep, spawnDaemon, stampAgent, summarize, type BenchFigure } from './common.js';
+import { CLI, config, machine, quick, report, startBenchServer } from './lib.js';
 
 const WINDOW = quick ? 3_000 : 10_000;
 const figures: BenchFigure[] = [];
@@ -231,5 +231,5 @@ say(`# footprint on ${machine()}${quick ? ' (quick)' : ''}`);
 await daemonFootprint();
 await serverFootprint();
 await coldStart();
-emit(figures);
+report(figures);
 process.exit(0);

@@ -105,8 +105,17 @@ export interface Figure {
   note?: string;
 }
 
-export function report(figures: Figure[]): void {
-  const w = Math.max(...figures.map((f) => f.figure.length));
-  for (const f of figures) process.stdout.write(`${f.figure.padEnd(w)}  ${fmt(f.value, f.value < 100 ? 2 : 0).padStart(10)} ${f.unit}${f.note ? `   (${f.note})` : ''}\n`);
-  if (process.env.SWITCHYARD_BENCH_OUT) writeFileSync(process.env.SWITCHYARD_BENCH_OUT, JSON.stringify({ machine: machine(), date: new Date().toISOString(), figures }, null, 2));
+/**
+ * Prints the figures (with their ratios against peers, if any, and the parts
+ * left out) and writes them to SWITCHYARD_BENCH_OUT for bench/run-all.ts.
+ */
+export function report(figures: readonly (Figure & { ratios?: Record<string, number> })[], extra: { skipped?: string[]; notes?: string[] } = {}): void {
+  const w = Math.max(10, ...figures.map((f) => f.figure.length));
+  for (const f of figures) {
+    const digits = Math.abs(f.value) < 10 ? 2 : Math.abs(f.value) < 100 ? 1 : 0;
+    const ratios = f.ratios ? `  [${Object.entries(f.ratios).map(([p, r]) => `÷ ${p}: ${r.toFixed(2)}`).join(', ')}]` : '';
+    process.stdout.write(`${f.figure.padEnd(w)}  ${fmt(f.value, digits).padStart(10)} ${f.unit}${f.note ? `   (${f.note})` : ''}${ratios}\n`);
+  }
+  for (const s of extra.skipped ?? []) process.stdout.write(`SKIPPED: ${s}\n`);
+  if (process.env.SWITCHYARD_BENCH_OUT) writeFileSync(process.env.SWITCHYARD_BENCH_OUT, JSON.stringify({ machine: machine(), date: new Date().toISOString(), figures, ...extra }, null, 2));
 }

@@ -37,7 +37,6 @@ import { PROTOCOL_VERSION } from '../src/core/protocol.js';
 import { insertTask } from '../src/store/tasks.js';
 import {
   dropDatabase,
-  emit,
   freshDatabase,
   hasPg,
   repeatedFigure,
@@ -50,7 +49,7 @@ import {
   traceQueries,
   type BenchFigure,
 } from './common.js';
-import { args, config, machine, opt, percentile, quick, ROOT, type BenchStack } from './lib.js';
+import { args, config, machine, opt, percentile, quick, report, ROOT, type BenchStack } from './lib.js';
 import { formatSummary, summarizeProfile } from './profile-summary.js';
 import { drainPeer, PEER_LABEL, PEERS, producer, setupPeer, type PeerName } from './queue-peers.js';
 
@@ -347,7 +346,7 @@ function figures(): BenchFigure[] {
 say(`# queue benchmark on ${machine()}${quick ? ' (quick)' : ''}: ${REPS} repetition(s)`);
 if (!hasPg) {
   say('queue: needs DATABASE_URL (PostgreSQL): graphile-worker and pg-boss run only on PostgreSQL, so the comparison is skipped.');
-  emit([], { skipped: ['queue (Switchyard vs graphile-worker vs pg-boss): needs DATABASE_URL'] });
+  report([], { skipped: ['queue (Switchyard vs graphile-worker vs pg-boss): needs DATABASE_URL'] });
 } else {
   for (let rep = 1; rep <= REPS; rep++) {
     say(`repetition ${rep}/${REPS}`);
@@ -369,6 +368,6 @@ if (!hasPg) {
   }
   await dropDatabase('bench_peer');
   await dropDatabase('bench_sy');
-  emit(figures(), { notes });
+  report(figures(), { notes });
 }
 process.exit(0);

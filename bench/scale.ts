@@ -19,8 +19,8 @@ import WebSocket from 'ws';
 import { SwitchyardClient } from '../src/client/index.js';
 import { PROTOCOL_VERSION } from '../src/core/protocol.js';
 import { sql } from '../src/store/sql.js';
-import { dropDatabase, emit, hasPg, runTs, say, sleep, startSy, type BenchFigure } from './common.js';
-import { args, config, machine, opt, percentile, quick, type BenchStack } from './lib.js';
+import { dropDatabase, hasPg, runTs, say, sleep, startSy, type BenchFigure } from './common.js';
+import { args, config, machine, opt, percentile, quick, report, type BenchStack } from './lib.js';
 
 const ROWS = Number(opt('--rows') ?? (quick ? 20_000 : 100_000));
 const CREATE_N = quick ? 300 : 3_000;
@@ -196,5 +196,5 @@ if (!hasPg && !args.includes('--pglite')) {
 for (const b of backends) await scale(b);
 if (hasPg) await dropDatabase('bench_scale');
 for (const n of notes) say(n);
-emit(figures, { skipped, notes });
+report(figures, { skipped, notes });
 process.exit(0);

@@ -21,7 +21,7 @@ import { migrate } from '../src/store/migrate.js';
 import { openStore } from '../src/store/open.js';
 import { ensureEventPartitions } from '../src/store/partitions.js';
 import { createToken } from '../src/store/tokens.js';
-import { dropDatabase, freshDatabase, spawnDaemon, steadyStateFrom, untilCompleted } from './common.js';
+import { dropDatabase, freshDatabase, sleep, spawnDaemon, steadyStateFrom, untilCompleted } from './common.js';
 import { config, FAKE_AGENT, machine, opt, percentile, quick, report, type Figure } from './lib.js';
 
 const base = process.env.DATABASE_URL;
@@ -65,7 +65,7 @@ try {
       for (;;) {
         run = (await b.client.tasks.runs(t.id)).items[0];
         if (run?.endedAt) break;
-        await new Promise((r) => setTimeout(r, 2));
+        await sleep(2);
       }
       if (i >= 20) samples[on].push(Date.parse(run.startedAt) - returned);
     }
@@ -113,7 +113,7 @@ try {
     }
     measureFrom = await steadyStateFrom(b.client, ids);
     await untilCompleted(b.client, ids, (seconds + 40) * 1000);
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     for (const ws of dashboards) ws.close();
     for (const on of ['B', 'A'] as const) {
       const where = on === 'B' ? 'dashboard on B (same server)' : 'dashboard on A (across servers)';

@@ -23,8 +23,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { SwitchyardClient } from '../src/client/index.js';
-import { dropDatabase, emit, forkTs, hasPg, procStats, say, sleep, spawnDaemon, stampAgent, startSy, type BenchFigure } from './common.js';
-import { args, config, machine, opt, quick } from './lib.js';
+import { dropDatabase, forkTs, hasPg, procStats, say, sleep, spawnDaemon, stampAgent, startSy, type BenchFigure } from './common.js';
+import { args, config, machine, opt, quick, report } from './lib.js';
 
 const LEVELS = (opt('--levels') ?? (quick ? '10,100' : '10,50,100,200,300,500')).split(',').map(Number);
 const SECONDS = Number(opt('--seconds') ?? (quick ? 3 : 10));
@@ -172,5 +172,5 @@ for (const backend of backends) {
   });
 }
 if (hasPg) await dropDatabase('bench_stream');
-emit(figures, { skipped });
+report(figures, { skipped });
 process.exit(0);
