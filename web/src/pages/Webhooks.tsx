@@ -23,7 +23,7 @@ import {
   type WebhookEventType,
   type WebhookFormat,
 } from '../api/types.js';
-import { Command, ErrorNotice, Loading, Notice } from '../components/common.js';
+import { Command, ErrorNotice, Loading, Notice, StatusBadge } from '../components/common.js';
 import { ago, time } from '../format.js';
 import { useSession } from '../session.js';
 
@@ -476,7 +476,7 @@ function DeliveryLog({ webhookId, highlight }: { webhookId: string; highlight?: 
               {items.map((d) => (
                 <tr key={d.id} data-testid="delivery" data-delivery-id={d.id} data-status={d.status} className={d.id === highlight ? 'highlight' : undefined}>
                   <td>
-                    <span className={`badge status-${d.status}`}>{d.status}</span>
+                    <StatusBadge status={d.status} />
                   </td>
                   <td>
                     <details>
