@@ -14,7 +14,6 @@ import { throttleReason } from '../core/scheduling.js';
 import { ServerConnection } from './connection.js';
 import { checkAgent, resolveAgents, type AgentEntry } from './detect.js';
 import { createHealthSampler } from './health.js';
-import { OrphanGuard } from './orphanGuard.js';
 import { Outbox, type OutboxFrame } from './outbox.js';
 import { Run } from './runner.js';
 import { daemonId, GroupLedger } from './state.js';
@@ -50,11 +49,9 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
   const name = o.name ?? hostname();
   const capacity = config.runtime.max_concurrent;
   const maxMessage = config.streaming.max_message_size;
-  const guard = new OrphanGuard(config.runtime.kill_grace);
-  const ledger = new GroupLedger(o.stateDir, guard);
-  const reaped = ledger.reapLeftovers();
+  const ledger = new GroupLedger(o.stateDir, config.runtime.kill_grace);
+  const reaped = ledger.open();
   if (reaped > 0) log.warn({ groups: reaped }, 'stopped agent process groups left by a previous daemon process');
-  guard.start();
 
   const outbox = new Outbox(join(o.stateDir, 'outbox'));
   for (const left of outbox.load()) {

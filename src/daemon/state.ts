@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { OrphanGuard } from './orphanGuard.js';
+import { OrphanGuard } from './orphanGuard.js';
 
 export function daemonId(stateDir: string): string {
   mkdirSync(stateDir, { recursive: true });
@@ -30,16 +30,24 @@ export function daemonId(stateDir: string): string {
 export class GroupLedger {
   private readonly path: string;
   private readonly groups = new Set<number>();
+  private readonly guard: OrphanGuard;
 
-  constructor(
-    stateDir: string,
-    private readonly guard?: OrphanGuard,
-  ) {
+  constructor(stateDir: string, killGraceMs: number) {
     this.path = join(stateDir, 'process-groups.json');
+    this.guard = new OrphanGuard(killGraceMs);
   }
 
-  /** Stops every group a previous process of this daemon left running; answers how many there were. */
-  reapLeftovers(): number {
+  /**
+   * Stops every group a previous process of this daemon left running (answers
+   * how many there were), then starts the guard over this process's groups.
+   */
+  open(): number {
+    const reaped = this.reapLeftovers();
+    this.guard.start();
+    return reaped;
+  }
+
+  private reapLeftovers(): number {
     let left: number[];
     try {
       left = JSON.parse(readFileSync(this.path, 'utf8')) as number[];
@@ -61,19 +69,19 @@ export class GroupLedger {
 
   add(pgid: number): void {
     this.groups.add(pgid);
-    this.guard?.add(pgid);
+    this.guard.add(pgid);
     this.save();
   }
 
   remove(pgid: number): void {
     this.groups.delete(pgid);
-    this.guard?.remove(pgid);
+    this.guard.remove(pgid);
     this.save();
   }
 
   /** A clean stop: the guard exits (stopping whatever is still listed). */
   close(): void {
-    this.guard?.close();
+    this.guard.close();
   }
 
   private save(): void {
