@@ -166,6 +166,21 @@ export async function steadyStateFrom(client: SwitchyardClient, taskIds: readonl
   }
 }
 
+/**
+ * Dispatch latency of one task: from the creating POST's answer (`created`,
+ * creating with `creator`) to its agent's start, read once the run has ended
+ * (from `reader`, which may be another server).
+ */
+export async function dispatchMs(creator: SwitchyardClient, reader: SwitchyardClient, prompt: string): Promise<number> {
+  const t = await creator.tasks.create({ assignedAgent: 'noop', prompt });
+  const returned = Date.now();
+  for (;;) {
+    const run = (await reader.tasks.runs(t.id)).items[0];
+    if (run?.endedAt) return Date.parse(run.startedAt) - returned;
+    await sleep(2);
+  }
+}
+
 /** Waits until every one of the tasks is completed, or the time is up (a bench reports what it got). */
 export async function untilCompleted(client: SwitchyardClient, taskIds: readonly string[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -14,7 +14,7 @@
  */
 import WebSocket from 'ws';
 import { SwitchyardClient } from '../src/client/index.js';
-import { sleep, spawnDaemon, steadyStateFrom, untilCompleted } from './common.js';
+import { dispatchMs, spawnDaemon, steadyStateFrom, untilCompleted } from './common.js';
 import { config, FAKE_AGENT, machine, opt, percentile, quick, report, startBenchServer, type Figure } from './lib.js';
 
 const STREAMS = Number(opt('--streams') ?? 50);
@@ -27,15 +27,8 @@ async function dispatchLatency(figures: Figure[]): Promise<void> {
     const n = quick ? 100 : 500;
     const samples: number[] = [];
     for (let i = 0; i < n + 20; i++) {
-      const t = await stack.admin.tasks.create({ assignedAgent: 'noop', prompt: `noop ${i}` });
-      const returned = Date.now();
-      let run;
-      for (;;) {
-        run = (await stack.admin.tasks.runs(t.id)).items[0];
-        if (run?.endedAt) break;
-        await sleep(2);
-      }
-      if (i >= 20) samples.push(Date.parse(run.startedAt) - returned); // 20 warm-up tasks
+      const ms = await dispatchMs(stack.admin, stack.admin, `noop ${i}`);
+      if (i >= 20) samples.push(ms); // 20 warm-up tasks
     }
     figures.push(
       { bench: 'dispatch', figure: `dispatch POST→agent start p50 (${stack.backend})`, value: percentile(samples, 50), unit: 'ms', note: `${samples.length} tasks, idle daemon` },

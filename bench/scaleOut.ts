@@ -21,7 +21,7 @@ import { migrate } from '../src/store/migrate.js';
 import { openStore } from '../src/store/open.js';
 import { ensureEventPartitions } from '../src/store/partitions.js';
 import { createToken } from '../src/store/tokens.js';
-import { dropDatabase, freshDatabase, sleep, spawnDaemon, steadyStateFrom, untilCompleted } from './common.js';
+import { dispatchMs, dropDatabase, freshDatabase, sleep, spawnDaemon, steadyStateFrom, untilCompleted } from './common.js';
 import { config, FAKE_AGENT, machine, opt, percentile, quick, report, type Figure } from './lib.js';
 
 const base = process.env.DATABASE_URL;
@@ -59,15 +59,8 @@ try {
     const samples: Record<'A' | 'B', number[]> = { A: [], B: [] };
     for (let i = 0; i < n + 20; i++) {
       const on = i % 2 === 0 ? 'A' : 'B';
-      const t = await (on === 'A' ? a : b).client.tasks.create({ assignedAgent: 'noop', prompt: `noop ${i}` });
-      const returned = Date.now();
-      let run;
-      for (;;) {
-        run = (await b.client.tasks.runs(t.id)).items[0];
-        if (run?.endedAt) break;
-        await sleep(2);
-      }
-      if (i >= 20) samples[on].push(Date.parse(run.startedAt) - returned);
+      const ms = await dispatchMs((on === 'A' ? a : b).client, b.client, `noop ${i}`);
+      if (i >= 20) samples[on].push(ms);
     }
     for (const on of ['B', 'A'] as const) {
       const where = on === 'B' ? 'created on B (same server)' : 'created on A (across servers)';
