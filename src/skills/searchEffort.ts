@@ -1,14 +1,22 @@
 /**
  * How hard a vector query searches the HNSW graph (pgvector's
- * `hnsw.ef_search`), from the number of vectors in the graph. A fixed effort
- * that is plenty for 10k skills misses neighbours at 100k: on the word-bag
- * corpus of bench/skills-speed.ts (the worst case), ef_search 100 finds 98%
- * of the exact top 3 among 10k skills but 79% among 100k, and 400 is needed
- * there for 95% (the library-shaped corpus gets 94% at 100).
- * The effort grows as a power of the size fitted to those two points, so
- * small libraries keep their fast queries and large ones keep their recall.
- * Pure: the graph size comes from the caller (src/store/skills.ts reads
- * the index's row estimate).
+ * `hnsw.ef_search`). Pure: graph sizes, calibrations and recall measurements
+ * come from the caller (src/store/skills.ts, src/skills/calibrate.ts).
+ *
+ * Two sources, in order of trust:
+ *  1. A calibration: the smallest effort that found `target` of the exact
+ *     top 3 for the queries this model actually served, measured on its
+ *     graph (src/skills/calibrate.ts). How much effort a recall needs
+ *     depends on how the vectors lie: at 100k skills a library of variants
+ *     of real tasks needs ef_search ~200 for 97%, random word bags ~500
+ *     (bench/skills-speed.ts). Only the data can say which one a
+ *     workspace is.
+ *  2. Before there is one, a prior from the size alone, fitted to the worst
+ *     case (the word bags): ef_search 100 finds 98% of the exact top 3 among
+ *     10k of them, but 79% among 100k, where 400 is needed for 95%. The
+ *     effort grows as a power of the size through those two points.
+ * A calibrated effort still grows with the graph by the same power, so it
+ * stays safe until the next calibration.
  */
 
 export interface SearchEffort {
@@ -23,8 +31,107 @@ export interface SearchEffort {
 
 export const SEARCH_EFFORT: SearchEffort = { base: 100, baseSize: 10_000, exponent: 0.6, max: 1000 };
 
+/** A measured effort for one model's graph. */
+export interface Calibration {
+  ef: number;
+  /** Recall@3 the sample queries reached at `ef`. */
+  recall: number;
+  /** Vectors in the graph when it was measured. */
+  graphSize: number;
+  samples: number;
+  at: Date;
+}
+
+export interface CalibrationRules {
+  /** Recall@3 the chosen effort must reach on the samples; above the 0.95 asked for, since the samples are few and tomorrow's queries differ. */
+  target: number;
+  /** Efforts tried, ascending. */
+  ladder: readonly number[];
+  /** Graphs up to this size keep the base effort (its recall was 0.98 on the worst case at 10k), so there is nothing to gain. */
+  minGraphSize: number;
+  /** Queries needed before a calibration means anything, and the most it uses. */
+  minSamples: number;
+  maxSamples: number;
+  /** Measure again when the graph has grown or shrunk by this factor… */
+  drift: number;
+  /** …or when the calibration is this old (what is in a library changes without its size changing). */
+  maxAgeMs: number;
+}
+
+export const CALIBRATION: CalibrationRules = {
+  target: 0.97,
+  ladder: [40, 60, 80, 100, 140, 200, 280, 400, 560, 800, 1000],
+  minGraphSize: SEARCH_EFFORT.baseSize,
+  minSamples: 40,
+  maxSamples: 100,
+  drift: 1.25,
+  maxAgeMs: 24 * 3600_000,
+};
+
 /** ef_search for a graph of `graphSize` vectors; an unknown or nonsensical size gets the base effort. */
-export function efSearchFor(graphSize: number, c: SearchEffort = SEARCH_EFFORT): number {
+export function efSearchFor(graphSize: number, calibration?: Calibration, c: SearchEffort = SEARCH_EFFORT): number {
   if (!Number.isFinite(graphSize) || graphSize <= c.baseSize) return c.base;
+  if (calibration && calibration.graphSize > 0) {
+    // A graph that shrank keeps the measured effort: more than it needs, never less.
+    const growth = Math.max(1, graphSize / calibration.graphSize);
+    return Math.min(c.max, Math.round(calibration.ef * growth ** c.exponent));
+  }
   return Math.min(c.max, Math.round(c.base * (graphSize / c.baseSize) ** c.exponent));
+}
+
+/** Whether a model's effort should be measured (again) now. */
+export function calibrationDue(s: { graphSize: number; calibration?: Calibration; samples: number; now: Date }, r: CalibrationRules = CALIBRATION): boolean {
+  if (!(s.graphSize > r.minGraphSize) || s.samples < r.minSamples) return false;
+  const c = s.calibration;
+  if (!c || !(c.graphSize > 0)) return true;
+  const ratio = s.graphSize / c.graphSize;
+  return ratio > r.drift || ratio < 1 / r.drift || s.now.getTime() - c.at.getTime() > r.maxAgeMs;
+}
+
+/** The share of the exact neighbours that were found, over all queries (1 when there was nothing to find). */
+export function recallOf(exact: readonly (readonly string[])[], found: readonly (readonly string[])[]): number {
+  let want = 0;
+  let got = 0;
+  exact.forEach((ids, i) => {
+    const f = new Set(found[i] ?? []);
+    want += ids.length;
+    got += ids.filter((id) => f.has(id)).length;
+  });
+  return want === 0 ? 1 : got / want;
+}
+
+export interface EffortChoice {
+  ef: number;
+  recall: number;
+  /** Every effort measured, in the order measured. */
+  tried: { ef: number; recall: number }[];
+}
+
+/**
+ * The smallest effort of the ladder whose recall reaches the target, by
+ * bisection (recall grows with the effort), so a ladder of 11 costs 4
+ * measurements. When none reaches it, the ladder's top.
+ */
+export async function chooseEffort(ladder: readonly number[], target: number, measure: (ef: number) => Promise<number>): Promise<EffortChoice> {
+  if (ladder.length === 0) throw new Error('chooseEffort needs at least one effort to try');
+  const tried: { ef: number; recall: number }[] = [];
+  const at = async (i: number) => {
+    const recall = await measure(ladder[i]!);
+    tried.push({ ef: ladder[i]!, recall });
+    return recall;
+  };
+  let lo = 0;
+  let hi = ladder.length - 1;
+  let best: { ef: number; recall: number } | undefined;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const recall = await at(mid);
+    if (recall >= target) {
+      best = { ef: ladder[mid]!, recall };
+      hi = mid - 1;
+    } else lo = mid + 1;
+  }
+  if (best) return { ...best, tried };
+  const top = tried.find((t) => t.ef === ladder[ladder.length - 1]) ?? { ef: ladder[ladder.length - 1]!, recall: await at(ladder.length - 1) };
+  return { ...top, tried };
 }

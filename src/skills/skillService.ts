@@ -24,18 +24,20 @@ import {
   analyzeSkills,
   insertSkills,
   listSkills,
-  modelGraphSize,
+  modelSearchState,
   nearestSkill,
   requireSkill,
   searchSkills,
   setActiveModel,
+  type ModelInfo,
 } from '../store/skills.js';
 import { getTaskRow } from '../store/tasks.js';
 import { requireWorkspace } from '../store/workspaces.js';
 import { archiveStale, readArchiveFile } from './archive.js';
 import { parseSettings, providerFor, settingsFromName, type EmbeddingSettings, type ProviderContext } from './providers.js';
 import { rank } from './ranking.js';
-import { efSearchFor } from './searchEffort.js';
+import { CalibrationStopped, QuerySamples, calibrateEffort, type QuerySample } from './calibrate.js';
+import { CALIBRATION, calibrationDue, efSearchFor, type Calibration, type CalibrationRules } from './searchEffort.js';
 import { beginReembed, reembedStatus, runningReembeds, runReembed } from './reembed.js';
 import { embedText, skillFromTask } from './skillText.js';
 import { EmbeddingError, toSqlVector, type EmbeddingProvider } from './types.js';
@@ -57,6 +59,8 @@ export interface SkillServiceOptions {
   jobPollMs?: number;
   openaiRetryBaseMs?: number;
   reembedBatchSize?: number;
+  /** When and how the search effort is measured (default CALIBRATION). */
+  calibration?: CalibrationRules;
 }
 
 export interface Suggestion {
@@ -77,7 +81,10 @@ export function createSkillService(o: SkillServiceOptions) {
     ...(o.openaiRetryBaseMs !== undefined ? { openaiRetryBaseMs: o.openaiRetryBaseMs } : {}),
   };
   const reembeds = new Map<string, Promise<void>>();
-  const efforts = new Map<string, { ef: number; at: number }>();
+  const efforts = new Map<string, { graphSize: number; calibration?: Calibration; at: number }>();
+  const rules = o.calibration ?? CALIBRATION;
+  const samples = new QuerySamples(rules.maxSamples);
+  const calibrations = new Map<string, Promise<void>>();
   const warned = new Set<string>();
   let stopping = false;
 
@@ -106,16 +113,45 @@ export function createSkillService(o: SkillServiceOptions) {
   }
 
   /**
-   * ef_search for a model's queries, from its graph's size; re-read at most
-   * once a minute, since the size moves slowly and each query would
-   * otherwise pay a catalog lookup.
+   * What a model's search effort is computed from; re-read at most once a
+   * minute, since it moves slowly and each query would otherwise pay a
+   * catalog lookup.
    */
-  async function effortFor(modelId: string): Promise<number> {
+  async function searchState(modelId: string): Promise<{ graphSize: number; calibration?: Calibration }> {
     const known = efforts.get(modelId);
-    if (known && Date.now() - known.at < 60_000) return known.ef;
-    const ef = efSearchFor(await modelGraphSize(db, modelId));
-    efforts.set(modelId, { ef, at: Date.now() });
-    return ef;
+    if (known && Date.now() - known.at < 60_000) return known;
+    const state = { ...(await modelSearchState(db, modelId)), at: Date.now() };
+    efforts.set(modelId, state);
+    return state;
+  }
+
+  async function effortFor(modelId: string): Promise<number> {
+    const s = await searchState(modelId);
+    return efSearchFor(s.graphSize, s.calibration);
+  }
+
+  /**
+   * Keeps the query for the model's next calibration and starts one in the
+   * background when it is due (src/skills/searchEffort.ts says when). One
+   * at a time per model; a failure keeps the effort as it was.
+   */
+  async function noteQuery(model: ModelInfo, sample: QuerySample): Promise<void> {
+    samples.record(model.id, sample);
+    if (stopping || calibrations.has(model.id)) return;
+    const state = await searchState(model.id);
+    if (!calibrationDue({ ...state, samples: samples.count(model.id), now: new Date() }, rules)) return;
+    const batch = samples.take(model.id);
+    const started = Date.now();
+    const run = calibrateEffort(db, model, batch, { rules, stop: () => stopping })
+      .then((c) => {
+        efforts.delete(model.id);
+        log.info({ model: model.id, graphSize: c.graphSize, efSearch: c.ef, recall: c.recall, samples: c.samples, tried: c.tried, ms: Date.now() - started }, 'skill search effort calibrated');
+      })
+      .catch((err: unknown) => {
+        if (!(err instanceof CalibrationStopped)) log.warn({ err: coerceError(err), model: model.id }, 'could not calibrate the skill search effort; searches keep their current effort');
+      })
+      .finally(() => calibrations.delete(model.id));
+    calibrations.set(model.id, run);
   }
 
   /**
@@ -160,7 +196,9 @@ export function createSkillService(o: SkillServiceOptions) {
     const [vec] = await provider.embed([text]);
     const model = { id: provider.id, provider: provider.provider, dims: vec!.length };
     const n = Math.max(40, limit * 2);
-    const hits = await searchSkills(db, { workspaceId, model, vector: toSqlVector(vec!), text, vectorCandidates: n, textCandidates: n, efSearch: await effortFor(model.id) });
+    const vector = toSqlVector(vec!);
+    const hits = await searchSkills(db, { workspaceId, model, vector, text, vectorCandidates: n, textCandidates: n, efSearch: await effortFor(model.id) });
+    await noteQuery(model, { workspaceId, vector });
     const align = new Map<string, number>();
     if (provider.rerank && hits.length > 0) {
       const scores = await provider.rerank(text, hits.map((h) => embedText(h.skill)));
@@ -401,6 +439,7 @@ export function createSkillService(o: SkillServiceOptions) {
     async stop(): Promise<void> {
       stopping = true;
       await worker.stop();
+      await Promise.allSettled([...calibrations.values()]);
       // A re-embedding in progress is left to resume on the next start; its batches are idempotent.
       await Promise.race([Promise.allSettled([...reembeds.values()]), new Promise((r) => setTimeout(r, 100))]);
     },

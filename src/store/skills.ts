@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { Skill } from '../core/api.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
+import type { Calibration } from '../skills/searchEffort.js';
 import { PgCode, pgErrorCode, type Db, type Queryable } from './db.js';
 import { iso, type DbRow } from './rows.js';
 import { sql } from './sql.js';
@@ -228,17 +229,44 @@ export async function bumpUsage(q: Queryable, workspaceId: string, ids: readonly
 }
 
 /**
- * About how many vectors the model's HNSW graph holds (all workspaces share
- * it): the planner's row estimate of its index. CREATE INDEX sets it, and
+ * What sets a model's search effort: about how many vectors its HNSW graph
+ * holds (all workspaces share it), as the planner's row estimate of its
+ * index, and its last calibration. CREATE INDEX sets the estimate, and
  * ANALYZE (`analyzeSkills`, after bulk changes and in the hourly maintenance)
- * and autovacuum update it. 0 when the model has no index yet.
+ * and autovacuum update it. Size 0 when the model has no index yet.
  */
-export async function modelGraphSize(q: Queryable, modelId: string): Promise<number> {
-  const { rows } = await q.query<{ n: number | null }>(
-    'SELECT c.reltuples AS n FROM skill_models m JOIN pg_class c ON c.oid = to_regclass(m.index_name) WHERE m.id = $1',
-    [modelId],
+export interface ModelSearchState {
+  graphSize: number;
+  calibration?: Calibration;
+}
+
+const SEARCH_STATE = `SELECT m.id, c.reltuples AS n, m.ef_search, m.calibrated_recall, m.calibrated_size, m.calibrated_samples, m.calibrated_at
+  FROM skill_models m LEFT JOIN pg_class c ON c.oid = to_regclass(m.index_name)`;
+
+function toSearchState(r: DbRow | undefined): ModelSearchState {
+  const graphSize = Math.max(0, Number(r?.n ?? 0));
+  if (!r || r.ef_search === null || r.calibrated_at === null) return { graphSize };
+  return {
+    graphSize,
+    calibration: { ef: Number(r.ef_search), recall: Number(r.calibrated_recall), graphSize: Number(r.calibrated_size), samples: Number(r.calibrated_samples), at: new Date(iso(r.calibrated_at)) },
+  };
+}
+
+export async function modelSearchState(q: Queryable, modelId: string): Promise<ModelSearchState> {
+  return toSearchState((await q.query<DbRow>(`${SEARCH_STATE} WHERE m.id = $1`, [modelId])).rows[0]);
+}
+
+/** Every registered model's search state, for the metrics. */
+export async function modelSearchStates(q: Queryable): Promise<Map<string, ModelSearchState>> {
+  const { rows } = await q.query<DbRow>(`${SEARCH_STATE} ORDER BY m.id`);
+  return new Map(rows.map((r) => [String(r.id), toSearchState(r)]));
+}
+
+export async function saveCalibration(q: Queryable, modelId: string, c: Calibration): Promise<void> {
+  await q.query(
+    'UPDATE skill_models SET ef_search = $2, calibrated_recall = $3, calibrated_size = $4, calibrated_samples = $5, calibrated_at = $6 WHERE id = $1',
+    [modelId, c.ef, c.recall, Math.round(c.graphSize), c.samples, c.at.toISOString()],
   );
-  return Math.max(0, Number(rows[0]?.n ?? 0));
 }
 
 /** Refreshes the planner's statistics of the skills table and its indexes (graph sizes included). */
@@ -246,11 +274,18 @@ export async function analyzeSkills(q: Queryable): Promise<void> {
   await q.query('ANALYZE skills');
 }
 
-/** Run inside a transaction: `efSearch` is set for it (SET LOCAL), then the nearest skill is found. */
-export async function nearestSkill(q: Queryable, workspaceId: string, m: ModelInfo, vector: string, efSearch?: number): Promise<{ id: string; distance: number } | undefined> {
+/** Run inside a transaction: `efSearch` is set for it (SET LOCAL), then the k nearest skills are found by the model's index. */
+export async function nearestSkills(q: Queryable, workspaceId: string, m: ModelInfo, vector: string, k: number, efSearch?: number): Promise<{ id: string; distance: number }[]> {
   if (efSearch !== undefined) await q.query(`SET LOCAL hnsw.ef_search = ${clampEf(efSearch)}`);
-  const { rows } = await q.query<{ id: string; distance: number }>(forModel(sql('skills_nearest'), m), [workspaceId, vector]);
-  return rows[0] ? { id: rows[0].id, distance: Number(rows[0].distance) } : undefined;
+  // A workspace sharing the model's graph with others still gets its k rows.
+  await q.query('SET LOCAL hnsw.iterative_scan = relaxed_order');
+  const { rows } = await q.query<{ id: string; distance: number }>(forModel(sql('skills_nearest'), m), [workspaceId, vector, k]);
+  return rows.map((r) => ({ id: r.id, distance: Number(r.distance) }));
+}
+
+/** The nearest skill, for deduplication (in a transaction, as `nearestSkills`). */
+export async function nearestSkill(q: Queryable, workspaceId: string, m: ModelInfo, vector: string, efSearch?: number): Promise<{ id: string; distance: number } | undefined> {
+  return (await nearestSkills(q, workspaceId, m, vector, 1, efSearch))[0];
 }
 
 export interface SearchHit {
@@ -296,7 +331,7 @@ export async function searchSkills(db: Db, p: SearchParams): Promise<SearchHit[]
   }));
 }
 
-/** Exact nearest neighbours (no index): the reference for recall in bench/skills-speed.ts. */
+/** Exact nearest neighbours (no index): the reference recall is measured against (src/skills/calibrate.ts, bench/skills-speed.ts). */
 export async function exactNearest(db: Db, workspaceId: string, m: ModelInfo, vector: string, k: number): Promise<string[]> {
   const text = forModel(
     `SELECT id FROM skills WHERE workspace_id = $1 AND embedding_model = {{model}} AND archived_at IS NULL

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { efSearchFor, SEARCH_EFFORT } from '../../src/skills/searchEffort.js';
+import { CALIBRATION, calibrationDue, chooseEffort, efSearchFor, recallOf, SEARCH_EFFORT, type Calibration } from '../../src/skills/searchEffort.js';
 
 describe('efSearchFor', () => {
   it('keeps the base effort for small graphs and for sizes it cannot trust', () => {
@@ -28,8 +28,97 @@ describe('efSearchFor', () => {
 
   it('follows the constants it is given', () => {
     const c = { base: 40, baseSize: 1_000, exponent: 1, max: 500 };
-    expect(efSearchFor(1_000, c)).toBe(40);
-    expect(efSearchFor(2_000, c)).toBe(80);
-    expect(efSearchFor(1_000_000, c)).toBe(500);
+    expect(efSearchFor(1_000, undefined, c)).toBe(40);
+    expect(efSearchFor(2_000, undefined, c)).toBe(80);
+    expect(efSearchFor(1_000_000, undefined, c)).toBe(500);
+  });
+});
+
+const measured = (over: Partial<Calibration> = {}): Calibration => ({ ef: 200, recall: 0.98, graphSize: 100_000, samples: 100, at: new Date('2026-11-26T10:00:00Z'), ...over });
+
+describe('efSearchFor with a calibration', () => {
+  it('uses the measured effort for the graph it was measured on, below or above the size prior', () => {
+    expect(efSearchFor(100_000, measured())).toBe(200);
+    expect(efSearchFor(100_000, measured({ ef: 560 }))).toBe(560);
+  });
+
+  it('grows the measured effort as the graph grows, by the prior\'s power', () => {
+    expect(efSearchFor(200_000, measured())).toBe(Math.round(200 * 2 ** SEARCH_EFFORT.exponent));
+    expect(efSearchFor(10_000_000, measured())).toBe(1000);
+  });
+
+  it('keeps the measured effort when the graph shrinks, and the base effort once it is small', () => {
+    expect(efSearchFor(60_000, measured())).toBe(200);
+    expect(efSearchFor(60_000, measured({ ef: 60 }))).toBe(60);
+    expect(efSearchFor(9_000, measured({ ef: 560 }))).toBe(SEARCH_EFFORT.base);
+  });
+
+  it('ignores a calibration without a graph size', () => {
+    expect(efSearchFor(100_000, measured({ graphSize: 0 }))).toBe(efSearchFor(100_000));
+  });
+});
+
+describe('calibrationDue', () => {
+  const now = new Date('2026-11-26T12:00:00Z');
+  const enough = CALIBRATION.minSamples;
+
+  it('waits for a graph larger than the base effort serves and for enough queries', () => {
+    expect(calibrationDue({ graphSize: CALIBRATION.minGraphSize, samples: 1000, now })).toBe(false);
+    expect(calibrationDue({ graphSize: 50_000, samples: enough - 1, now })).toBe(false);
+    expect(calibrationDue({ graphSize: Number.NaN, samples: enough, now })).toBe(false);
+    expect(calibrationDue({ graphSize: 50_000, samples: enough, now })).toBe(true);
+  });
+
+  it('measures again when the graph has grown or shrunk past the drift, or the measurement is old', () => {
+    const c = measured();
+    expect(calibrationDue({ graphSize: 110_000, calibration: c, samples: enough, now })).toBe(false);
+    expect(calibrationDue({ graphSize: 100_000 * CALIBRATION.drift + 1, calibration: c, samples: enough, now })).toBe(true);
+    expect(calibrationDue({ graphSize: 100_000 / CALIBRATION.drift - 1, calibration: c, samples: enough, now })).toBe(true);
+    expect(calibrationDue({ graphSize: 100_000, calibration: c, samples: enough, now: new Date(c.at.getTime() + CALIBRATION.maxAgeMs + 1) })).toBe(true);
+    expect(calibrationDue({ graphSize: 100_000, calibration: c, samples: enough - 1, now: new Date(c.at.getTime() + CALIBRATION.maxAgeMs + 1) })).toBe(false);
+    expect(calibrationDue({ graphSize: 100_000, calibration: measured({ graphSize: 0 }), samples: enough, now })).toBe(true);
+  });
+});
+
+describe('recallOf', () => {
+  it('counts the exact neighbours found, over all queries', () => {
+    expect(recallOf([['a', 'b', 'c'], ['d', 'e', 'f']], [['c', 'a', 'x'], ['d', 'e', 'f']])).toBeCloseTo(5 / 6);
+    expect(recallOf([['a', 'b']], [[]])).toBe(0);
+    expect(recallOf([['a', 'b']], [])).toBe(0);
+  });
+
+  it('is 1 when there was nothing to find', () => {
+    expect(recallOf([], [])).toBe(1);
+    expect(recallOf([[]], [['a']])).toBe(1);
+  });
+});
+
+describe('chooseEffort', () => {
+  const ladder = CALIBRATION.ladder;
+  /** A graph where recall reaches 1 at `full` and falls off below it. */
+  const graph = (full: number) => {
+    const asked: number[] = [];
+    return { asked, measure: async (ef: number) => (asked.push(ef), Math.min(1, ef / full)) };
+  };
+
+  it('finds the smallest effort of the ladder that reaches the target, in a few measurements', async () => {
+    for (const full of [30, 100, 190, 250, 420, 900]) {
+      const g = graph(full);
+      const c = await chooseEffort(ladder, 0.97, g.measure);
+      const want = ladder.find((ef) => Math.min(1, ef / full) >= 0.97)!;
+      expect(c.ef).toBe(want);
+      expect(c.recall).toBeGreaterThanOrEqual(0.97);
+      expect(g.asked.length).toBeLessThanOrEqual(Math.ceil(Math.log2(ladder.length + 1)));
+      expect(c.tried.map((t) => t.ef)).toEqual(g.asked);
+    }
+  });
+
+  it('answers the ladder\'s top, with its recall, when nothing reaches the target', async () => {
+    const c = await chooseEffort(ladder, 0.97, async (ef) => ef / 4000);
+    expect(c).toMatchObject({ ef: 1000, recall: 0.25 });
+  });
+
+  it('refuses an empty ladder', async () => {
+    await expect(chooseEffort([], 0.9, async () => 1)).rejects.toThrow(/at least one/);
   });
 });

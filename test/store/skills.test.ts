@@ -12,13 +12,15 @@ import { testConfig } from '../helpers/config.js';
 import { createTestDb, dbKind, type TestDb } from '../helpers/db.js';
 import { tempDir } from '../helpers/daemon.js';
 import { track, untrack } from '../helpers/leaks.js';
+import { until } from '../helpers/wait.js';
 import { TEST_MODEL_DIR } from '../helpers/server.js';
 import { openStore } from '../../src/store/open.js';
 import { createHashProvider } from '../../src/skills/hashProvider.js';
 import { beginReembed, reembedStatus, runReembed } from '../../src/skills/reembed.js';
 import { createSkillService, type SkillService } from '../../src/skills/skillService.js';
-import { activeModel, modelGraphSize, nearestSkill } from '../../src/store/skills.js';
-import { efSearchFor } from '../../src/skills/searchEffort.js';
+import { activeModel, exactNearest, modelSearchState, nearestSkill, nearestSkills } from '../../src/store/skills.js';
+import { CalibrationStopped, calibrateEffort } from '../../src/skills/calibrate.js';
+import { CALIBRATION, efSearchFor, recallOf } from '../../src/skills/searchEffort.js';
 import { createWorkspace } from '../../src/store/workspaces.js';
 
 const log = pino({ level: 'silent' });
@@ -173,12 +175,12 @@ describe('skills in the database', () => {
     // A model of its own (32 dimensions), so other tests' skills are not in its graph.
     await createWorkspace(db, { id: 'effort', settings: { embedding: { provider: 'hash', dims: 32 } } });
     const model = { id: 'hash/words-trigrams-32/1', provider: 'hash', dims: 32 };
-    expect(await modelGraphSize(db, model.id)).toBe(0);
+    expect(await modelSearchState(db, model.id)).toEqual({ graphSize: 0 });
     await svc.add('effort', { name: 'Fix flaky upload test', description: 'the tmp dir was shared between workers' });
     // The index was made for the first skill; bulk imports refresh the estimate the effort reads.
     const imported = await svc.import('effort', Array.from({ length: 40 }, (_, i) => ({ name: `Playbook ${i}`, description: `step ${i}: rotate key ${i * 7919} in service-${i}` })));
     expect(imported.created).toBeGreaterThan(20);
-    expect(await modelGraphSize(db, model.id)).toBe(1 + imported.created);
+    expect((await modelSearchState(db, model.id)).graphSize).toBe(1 + imported.created);
     expect(await svc.maintain()).toMatchObject({ analyzed: true });
     // The effort reaches pgvector: nearestSkill sets it for its transaction only.
     const [probe] = await db.query<{ v: string }>(`SELECT embedding::text AS v FROM skills WHERE workspace_id = 'effort' LIMIT 1`).then((r) => r.rows);
@@ -192,5 +194,63 @@ describe('skills in the database', () => {
     const after = (await db.query<{ ef: string | null }>(`SELECT current_setting('hnsw.ef_search', true) AS ef`)).rows[0]!.ef;
     expect(after).not.toBe(String(efSearchFor(100_000)));
     if (dbKind() === 'pglite') expect(after).toBe('40');
+  });
+  it('measures the effort a graph needs against an exact scan, each query within its own workspace, and stores it', async () => {
+    // Two workspaces share a model (and its graph) of their own.
+    const model = { id: 'hash/words-trigrams-24/1', provider: 'hash', dims: 24 };
+    for (const [ws, topic] of [['cal-a', 'upload'], ['cal-b', 'billing']] as const) {
+      await createWorkspace(db, { id: ws, settings: { embedding: { provider: 'hash', dims: 24 } } });
+      await svc.import(ws, Array.from({ length: 30 }, (_, i) => ({ name: `${topic} fix ${i}`, description: `${topic} step ${i}: patch module-${i * 31} and rerun suite ${i % 7}` })));
+    }
+    const n = Number((await db.query<{ n: number }>(`SELECT count(*) AS n FROM skills WHERE embedding_model = $1`, [model.id])).rows[0]!.n);
+    expect(n).toBeGreaterThan(40);
+    const samples = (await db.query<{ workspace_id: string; v: string }>(`(SELECT workspace_id, embedding::text AS v FROM skills WHERE workspace_id = 'cal-a' ORDER BY name LIMIT 12)
+       UNION ALL (SELECT workspace_id, embedding::text AS v FROM skills WHERE workspace_id = 'cal-b' ORDER BY name LIMIT 12)`)).rows.map((r) => ({ workspaceId: r.workspace_id, vector: r.v }));
+    expect(new Set(samples.map((x) => x.workspaceId)).size).toBe(2);
+
+    const c = await calibrateEffort(db, model, samples, { rules: { ...CALIBRATION, ladder: [10, 40, 1000] } });
+    expect([10, 40, 1000]).toContain(c.ef);
+    expect(c.recall).toBeGreaterThanOrEqual(CALIBRATION.target);
+    expect(c).toMatchObject({ graphSize: n, samples: 24 });
+    // Its recall is the one an independent measurement at that effort gives, and every neighbour is of the query's workspace.
+    const exact = await Promise.all(samples.map((x) => exactNearest(db, x.workspaceId, model, x.vector, 3)));
+    const found = [];
+    for (const x of samples) {
+      const near = await db.tx((q) => nearestSkills(q, x.workspaceId, model, x.vector, 3, c.ef));
+      expect(near).toHaveLength(3);
+      const owners = await db.query<{ workspace_id: string }>('SELECT DISTINCT workspace_id FROM skills WHERE id = ANY ($1::uuid[])', [near.map((n) => n.id)]);
+      expect(owners.rows.map((r) => r.workspace_id)).toEqual([x.workspaceId]);
+      found.push(near.map((n) => n.id));
+    }
+    expect(recallOf(exact, found)).toBe(c.recall);
+    const stored = (await modelSearchState(db, model.id)).calibration!;
+    expect(stored).toMatchObject({ ef: c.ef, graphSize: n, samples: 24 });
+    expect(stored.recall).toBeCloseTo(c.recall, 5);
+    expect(efSearchFor(n, stored)).toBe(efSearchFor(n)); // a graph this small keeps the base effort
+
+    // A target no effort reaches gives the ladder's top; a stopped measurement stores nothing.
+    expect(await calibrateEffort(db, model, samples, { rules: { ...CALIBRATION, target: 1.01, ladder: [10, 1000] } })).toMatchObject({ ef: 1000, recall: 1 });
+    await expect(calibrateEffort(db, model, samples, { stop: () => true })).rejects.toBeInstanceOf(CalibrationStopped);
+    expect((await modelSearchState(db, model.id)).calibration).toMatchObject({ ef: 1000, recall: 1 });
+  });
+
+  it('calibrates a model in the background once it has served enough queries', async () => {
+    const model = 'hash/words-trigrams-24/1';
+    const before = (await modelSearchState(db, model)).calibration?.at.getTime() ?? 0;
+    // maxAgeMs 0: the calibration the test before stored counts as old.
+    const rules = { ...CALIBRATION, minGraphSize: 10, minSamples: 4, maxSamples: 4, maxAgeMs: 0, ladder: [10, 1000] };
+    const own = createSkillService({ db, log, config: testConfig(), modelDir: TEST_MODEL_DIR, archiveDir, defaultEmbedding: { provider: 'hash' }, calibration: rules });
+    try {
+      for (const text of ['upload fix 3', 'patch module-62', 'rerun suite 4']) await own.search('cal-a', text, 3);
+      expect((await modelSearchState(db, model)).calibration?.at.getTime() ?? 0).toBe(before); // three queries are too few
+      await own.search('cal-b', 'billing step 9', 3);
+      await until(async () => ((await modelSearchState(db, model)).calibration?.at.getTime() ?? 0) > before, 'the background calibration');
+      const c = (await modelSearchState(db, model)).calibration!;
+      expect(c).toMatchObject({ samples: 4, graphSize: (await modelSearchState(db, model)).graphSize });
+      expect([10, 1000]).toContain(c.ef);
+      expect(c.recall).toBeGreaterThanOrEqual(CALIBRATION.target);
+    } finally {
+      await own.stop();
+    }
   });
 });
