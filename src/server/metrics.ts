@@ -15,7 +15,9 @@ import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { AuthError, coerceError } from '../core/errors.js';
 import type { HealthFrame } from '../core/protocol.js';
+import { efSearchFor } from '../skills/searchEffort.js';
 import type { Db } from '../store/db.js';
+import { modelSearchStates } from '../store/skills.js';
 import { bearer } from './auth.js';
 
 const P = 'switchyard_';
@@ -104,6 +106,33 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     } catch (err) {
       databaseUp.set(0);
       log.warn({ err: coerceError(err) }, 'metrics: queue depth unavailable');
+    }
+  }
+
+  const skillEffort = new Gauge({
+    ...opts,
+    name: `${P}skill_search_ef`,
+    help: "The HNSW search effort (hnsw.ef_search) a model's skill searches use: measured on the queries it served, or from its graph's size until then.",
+    labelNames: ['model'],
+  });
+  const skillRecall = new Gauge({
+    ...opts,
+    name: `${P}skill_search_calibrated_recall`,
+    help: "Recall@3 against an exact scan that the model's measured effort reached on its sample queries (no series before a measurement).",
+    labelNames: ['model'],
+  });
+  const skillGraph = new Gauge({ ...opts, name: `${P}skill_graph_vectors`, help: "Vectors in a model's HNSW graph, as the planner estimates them.", labelNames: ['model'] });
+  async function readSkillSearch(): Promise<void> {
+    for (const g of [skillEffort, skillRecall, skillGraph]) g.reset();
+    try {
+      const states = await withTimeout(modelSearchStates(db), SCRAPE_QUERY_MS, 'the skill models query');
+      for (const [model, st] of states) {
+        skillEffort.set({ model }, efSearchFor(st.graphSize, st.calibration));
+        skillGraph.set({ model }, st.graphSize);
+        if (st.calibration) skillRecall.set({ model }, st.calibration.recall);
+      }
+    } catch (err) {
+      log.warn({ err: coerceError(err) }, 'metrics: skill search state unavailable');
     }
   }
 
@@ -219,6 +248,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     },
     async render() {
       await readQueueDepth();
+      await readSkillSearch();
       const body = (await registry.metrics()) + (await processMetrics().metrics());
       return { contentType: registry.contentType, body };
     },

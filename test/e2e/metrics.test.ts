@@ -4,6 +4,7 @@ import { fakeAgent } from '../helpers/config.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { samples, scrape, value, type Sample } from '../helpers/metrics.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { saveCalibration } from '../../src/store/skills.js';
 import { until } from '../helpers/wait.js';
 
 const FAKE_CLAUDE = fileURLToPath(new URL('../fixtures/fake-claude.mjs', import.meta.url));
@@ -115,6 +116,21 @@ describe('GET /metrics', () => {
     }, 'the daemon to leave the metrics');
     expect(samples(m, 'switchyard_daemon_cpu_ratio')).toEqual([]);
     expect(samples(m, 'switchyard_daemon_memory_used_bytes')).toEqual([]);
+  });
+
+  it("reports each embedding model's search effort, graph size and measured recall", async () => {
+    const ws = await s.workspace('metrics-skills');
+    const skill = await ws.client().skills.create({ name: 'Rotate the signing key', description: 'generate, publish, then retire the old one' });
+    const model = skill.embeddingModel!;
+    let m = await scrape(s.url);
+    expect(value(m, 'switchyard_skill_search_ef', { model })).toBe(100);
+    expect(value(m, 'switchyard_skill_graph_vectors', { model })).toBeGreaterThanOrEqual(0);
+    expect(samples(m, 'switchyard_skill_search_calibrated_recall', { model })).toEqual([]);
+    // Once measured, the recall shows; the effort of a graph this small stays the base one.
+    await saveCalibration(s.db, model, { ef: 280, recall: 0.975, graphSize: 1, samples: 100, at: new Date() });
+    m = await scrape(s.url);
+    expect(value(m, 'switchyard_skill_search_calibrated_recall', { model })).toBeCloseTo(0.975, 5);
+    expect(value(m, 'switchyard_skill_search_ef', { model })).toBe(100);
   });
 });
 
