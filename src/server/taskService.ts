@@ -62,7 +62,7 @@ export function createTaskService({ db, bus, config, skills }: TaskServiceDeps) 
       const suggestions = skills ? (await skills.suggestQuickly(workspaceId, body.prompt)).map(({ id, name, score }) => ({ id, name, score })) : [];
       const tasks = await db.tx(async (q) => {
         const out: Task[] = [];
-        for (const agent of agents) {
+        for (const [position, agent] of agents.entries()) {
           out.push(
             await insertTask(q, {
               workspaceId,
@@ -77,6 +77,7 @@ export function createTaskService({ db, bus, config, skills }: TaskServiceDeps) 
               baseRef: body.baseRef,
               runAfter: body.runAfter,
               groupId,
+              groupPosition: groupId ? position : null,
               createdBy,
             }),
           );

@@ -30,15 +30,17 @@ export interface NewTask {
   baseRef?: string | null;
   runAfter?: string | null;
   groupId?: string | null;
+  /** The task's place in its comparison group: the order its agent was named in. */
+  groupPosition?: number | null;
   createdBy?: string | null;
 }
 
 export async function insertTask(q: Queryable, t: NewTask): Promise<Task> {
   const { rows } = await q.query(
-    // clock_timestamp(), not now(): tasks created in one transaction (a comparison group) keep their order.
+    // clock_timestamp(), not now(): tasks created in one transaction are listed in the order they were made.
     `INSERT INTO tasks (workspace_id, assigned_agent, prompt, prompt_hash, priority, metadata, max_attempts, model,
-                        token_budget, repo, base_ref, run_after, group_id, created_by, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, clock_timestamp(), clock_timestamp())
+                        token_budget, repo, base_ref, run_after, group_id, group_position, created_by, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, clock_timestamp(), clock_timestamp())
      RETURNING *, (SELECT w.audit_log_enabled FROM workspaces w WHERE w.id = tasks.workspace_id) AS audit_enabled`,
     [
       t.workspaceId,
@@ -54,6 +56,7 @@ export async function insertTask(q: Queryable, t: NewTask): Promise<Task> {
       t.baseRef ?? null,
       t.runAfter ?? null,
       t.groupId ?? null,
+      t.groupPosition ?? null,
       t.createdBy ?? null,
     ],
   );
@@ -316,14 +319,14 @@ export async function resumePreference(q: Queryable, taskId: string): Promise<Ta
   return { preferred_daemon_id: r.daemon_id, preferred_until: new Date(Date.now() + RESUME_PREFERENCE_MS) };
 }
 
-/** A comparison group: its tasks in creation order, each with its latest run. */
+/** A comparison group: its tasks in the order their agents were named, each with its latest run. */
 export async function requireGroup(q: Queryable, workspaceId: string | null, groupId: string): Promise<TaskGroup> {
   const { rows } = await q.query(
     `SELECT t.*, row_to_json(r) AS latest_run
      FROM tasks t
      LEFT JOIN LATERAL (SELECT * FROM task_runs WHERE task_id = t.id ORDER BY attempt DESC LIMIT 1) r ON true
      WHERE t.group_id = $1 AND ($2::text IS NULL OR t.workspace_id = $2)
-     ORDER BY t.created_at, t.id`,
+     ORDER BY t.group_position, t.created_at, t.id`,
     [groupId, workspaceId],
   );
   if (rows.length === 0) throw new NotFoundError('task group', groupId);

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IllegalTransitionError } from '../../src/core/errors.js';
 import type { Actor, TaskStatus } from '../../src/core/taskState.js';
 import type { Queryable } from '../../src/store/db.js';
-import { getTask, getTaskRow, getTimeline, insertTask, transition, type TransitionRequest } from '../../src/store/tasks.js';
+import { getTask, getTaskRow, getTimeline, insertTask, requireGroup, transition, type TransitionRequest } from '../../src/store/tasks.js';
 import { createWorkspace } from '../../src/store/workspaces.js';
 import { createTestDb, itOnPostgres, type TestDb } from '../helpers/db.js';
 import { track, untrack } from '../helpers/leaks.js';
@@ -82,6 +82,18 @@ describe('a new task', () => {
     const t = await newTask();
     expect(await getTask(db, 'elsewhere', t.id)).toBeUndefined();
     expect((await getTask(db, null, t.id))?.id).toBe(t.id);
+  });
+
+  it('keeps its place in a comparison group, whatever order the rows were written in or their ids sort in', async () => {
+    const groupId = randomUUID();
+    const agents = ['codex', 'claude-code', 'gemini-cli', 'fake'];
+    // Written last-named first: creation time and id order both disagree with the group's order.
+    for (const [position, agent] of [...agents.entries()].reverse()) {
+      await insertTask(db, { workspaceId: 'tasks', assignedAgent: agent, prompt: 'compare', groupId, groupPosition: position });
+    }
+    const group = await requireGroup(db, 'tasks', groupId);
+    expect(group.tasks.map((t) => t.assignedAgent)).toEqual(agents);
+    await expect(requireGroup(db, 'elsewhere', groupId)).rejects.toThrow(/not found/i);
   });
 });
 
