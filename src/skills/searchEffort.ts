@@ -12,7 +12,7 @@
  *     (bench/skills-speed.ts). Only the data can say which one a
  *     workspace is.
  *  2. Before there is one, a prior from the size alone, fitted to the worst
- *     case (the word bags): ef_search 100 finds 98% of the exact top 3 among
+ *     case (the word bags): ef_search 100 finds 97–98% of the exact top 3 among
  *     10k of them, but 79% among 100k, where 400 is needed for 95%. The
  *     effort grows as a power of the size through those two points.
  * A calibrated effort still grows with the graph by the same power, so it
@@ -45,27 +45,37 @@ export interface Calibration {
 export interface CalibrationRules {
   /** Recall@3 the chosen effort must reach on the samples; above the 0.95 asked for, since the samples are few and tomorrow's queries differ. */
   target: number;
-  /** Efforts tried, ascending. */
+  /** Efforts tried, ascending. It starts at the base effort: a measurement on a hundred queries may say less would do, but a graph above `minGraphSize` never searches less hard than a smaller one. */
   ladder: readonly number[];
-  /** Graphs up to this size keep the base effort (its recall was 0.98 on the worst case at 10k), so there is nothing to gain. */
+  /** Graphs up to this size keep the base effort (its recall was 0.97 on the worst case at 10k), so there is nothing to gain. */
   minGraphSize: number;
-  /** Queries needed before a calibration means anything, and the most it uses. */
-  minSamples: number;
-  maxSamples: number;
+  /** Queries kept per model; a calibration starts once this many are kept. */
+  sampleSize: number;
+  /** Of those, how many must have three neighbours in their own workspace to be measured on (the others have nothing to find); fewer, and nothing is stored. */
+  minUsable: number;
+  /** A workspace with at least this many usable queries must reach the target on its own, so one workspace's easy queries cannot set another's effort. */
+  minPerWorkspace: number;
   /** Measure again when the graph has grown or shrunk by this factor… */
   drift: number;
   /** …or when the calibration is this old (what is in a library changes without its size changing). */
   maxAgeMs: number;
+  /** After a calibration that failed or had too few usable queries, wait this long before the next. */
+  retryAfterMs: number;
+  /** How long one server may hold a model's calibration before another may take it over (it died meanwhile). */
+  leaseMs: number;
 }
 
 export const CALIBRATION: CalibrationRules = {
   target: 0.97,
-  ladder: [40, 60, 80, 100, 140, 200, 280, 400, 560, 800, 1000],
+  ladder: [100, 140, 200, 280, 400, 560, 800, 1000],
   minGraphSize: SEARCH_EFFORT.baseSize,
-  minSamples: 40,
-  maxSamples: 100,
+  sampleSize: 100,
+  minUsable: 40,
+  minPerWorkspace: 20,
   drift: 1.25,
   maxAgeMs: 24 * 3600_000,
+  retryAfterMs: 3600_000,
+  leaseMs: 15 * 60_000,
 };
 
 /** ef_search for a graph of `graphSize` vectors; an unknown or nonsensical size gets the base effort. */
@@ -74,21 +84,21 @@ export function efSearchFor(graphSize: number, calibration?: Calibration, c: Sea
   if (calibration && calibration.graphSize > 0) {
     // A graph that shrank keeps the measured effort: more than it needs, never less.
     const growth = Math.max(1, graphSize / calibration.graphSize);
-    return Math.min(c.max, Math.round(calibration.ef * growth ** c.exponent));
+    return Math.min(c.max, Math.max(c.base, Math.round(calibration.ef * growth ** c.exponent)));
   }
   return Math.min(c.max, Math.round(c.base * (graphSize / c.baseSize) ** c.exponent));
 }
 
 /** Whether a model's effort should be measured (again) now. */
 export function calibrationDue(s: { graphSize: number; calibration?: Calibration; samples: number; now: Date }, r: CalibrationRules = CALIBRATION): boolean {
-  if (!(s.graphSize > r.minGraphSize) || s.samples < r.minSamples) return false;
+  if (!(s.graphSize > r.minGraphSize) || s.samples < r.sampleSize) return false;
   const c = s.calibration;
   if (!c || !(c.graphSize > 0)) return true;
   const ratio = s.graphSize / c.graphSize;
   return ratio > r.drift || ratio < 1 / r.drift || s.now.getTime() - c.at.getTime() > r.maxAgeMs;
 }
 
-/** The share of the exact neighbours that were found, over all queries (1 when there was nothing to find). */
+/** The share of the exact neighbours that were found, over all queries (1 when there was nothing to find: callers measure only queries that had neighbours). */
 export function recallOf(exact: readonly (readonly string[])[], found: readonly (readonly string[])[]): number {
   let want = 0;
   let got = 0;
@@ -100,6 +110,23 @@ export function recallOf(exact: readonly (readonly string[])[], found: readonly 
   return want === 0 ? 1 : got / want;
 }
 
+/**
+ * The recall an effort is judged by: over all queries, and over each
+ * group's own (a workspace's) when it has at least `minGroup` of them; the
+ * lowest. Pooled alone, many easy queries of one workspace would hide the
+ * misses of another that shares the graph.
+ */
+export function worstRecall(groups: readonly string[], exact: readonly (readonly string[])[], found: readonly (readonly string[])[], minGroup: number): number {
+  let worst = recallOf(exact, found);
+  const byGroup = new Map<string, number[]>();
+  groups.forEach((g, i) => byGroup.set(g, [...(byGroup.get(g) ?? []), i]));
+  for (const idx of byGroup.values()) {
+    if (idx.length < minGroup) continue;
+    worst = Math.min(worst, recallOf(idx.map((i) => exact[i]!), idx.map((i) => found[i] ?? [])));
+  }
+  return worst;
+}
+
 export interface EffortChoice {
   ef: number;
   recall: number;
@@ -109,7 +136,7 @@ export interface EffortChoice {
 
 /**
  * The smallest effort of the ladder whose recall reaches the target, by
- * bisection (recall grows with the effort), so a ladder of 11 costs 4
+ * bisection (recall grows with the effort), so a ladder of 8 costs 3 or 4
  * measurements. When none reaches it, the ladder's top.
  */
 export async function chooseEffort(ladder: readonly number[], target: number, measure: (ef: number) => Promise<number>): Promise<EffortChoice> {

@@ -262,11 +262,28 @@ export async function modelSearchStates(q: Queryable): Promise<Map<string, Model
   return new Map(rows.map((r) => [String(r.id), toSearchState(r)]));
 }
 
-export async function saveCalibration(q: Queryable, modelId: string, c: Calibration): Promise<void> {
-  await q.query(
-    'UPDATE skill_models SET ef_search = $2, calibrated_recall = $3, calibrated_size = $4, calibrated_samples = $5, calibrated_at = $6 WHERE id = $1',
+/** Stores a measured effort, unless a newer measurement is already stored (two servers finishing out of order). */
+export async function saveCalibration(q: Queryable, modelId: string, c: Calibration): Promise<boolean> {
+  const { rowCount } = await q.query(
+    `UPDATE skill_models SET ef_search = $2, calibrated_recall = $3, calibrated_size = $4, calibrated_samples = $5, calibrated_at = $6
+     WHERE id = $1 AND (calibrated_at IS NULL OR calibrated_at < $6)`,
     [modelId, c.ef, c.recall, Math.round(c.graphSize), c.samples, c.at.toISOString()],
   );
+  return (rowCount ?? 0) > 0;
+}
+
+/** Claims a model's calibration for `holder` for `leaseMs`; false while another holds an unexpired claim. */
+export async function claimCalibration(q: Queryable, modelId: string, holder: string, leaseMs: number): Promise<boolean> {
+  const { rowCount } = await q.query(
+    `UPDATE skill_models SET calibrating_by = $2, calibrating_until = now() + make_interval(secs => $3)
+     WHERE id = $1 AND (calibrating_until IS NULL OR calibrating_until <= now() OR calibrating_by = $2)`,
+    [modelId, holder, leaseMs / 1000],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
+export async function releaseCalibration(q: Queryable, modelId: string, holder: string): Promise<void> {
+  await q.query('UPDATE skill_models SET calibrating_by = NULL, calibrating_until = NULL WHERE id = $1 AND calibrating_by = $2', [modelId, holder]);
 }
 
 /** Refreshes the planner's statistics of the skills table and its indexes (graph sizes included). */

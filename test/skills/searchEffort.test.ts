@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CALIBRATION, calibrationDue, chooseEffort, efSearchFor, recallOf, SEARCH_EFFORT, type Calibration } from '../../src/skills/searchEffort.js';
+import { CALIBRATION, calibrationDue, chooseEffort, efSearchFor, recallOf, SEARCH_EFFORT, worstRecall, type Calibration } from '../../src/skills/searchEffort.js';
 
 describe('efSearchFor', () => {
   it('keeps the base effort for small graphs and for sizes it cannot trust', () => {
@@ -49,8 +49,15 @@ describe('efSearchFor with a calibration', () => {
 
   it('keeps the measured effort when the graph shrinks, and the base effort once it is small', () => {
     expect(efSearchFor(60_000, measured())).toBe(200);
-    expect(efSearchFor(60_000, measured({ ef: 60 }))).toBe(60);
     expect(efSearchFor(9_000, measured({ ef: 560 }))).toBe(SEARCH_EFFORT.base);
+  });
+
+  it('never searches a graph above the base size less hard than the base effort, whatever was measured', () => {
+    expect(efSearchFor(60_000, measured({ ef: 60 }))).toBe(SEARCH_EFFORT.base);
+    expect(efSearchFor(100_000, measured({ ef: 1 }))).toBe(SEARCH_EFFORT.base);
+    for (let n = SEARCH_EFFORT.baseSize + 1; n < 2_000_000; n += 15_013) {
+      for (const ef of [1, 40, 100, 280, 1000]) expect(efSearchFor(n, measured({ ef, graphSize: 50_000 }))).toBeGreaterThanOrEqual(efSearchFor(SEARCH_EFFORT.baseSize));
+    }
   });
 
   it('ignores a calibration without a graph size', () => {
@@ -60,7 +67,7 @@ describe('efSearchFor with a calibration', () => {
 
 describe('calibrationDue', () => {
   const now = new Date('2026-11-26T12:00:00Z');
-  const enough = CALIBRATION.minSamples;
+  const enough = CALIBRATION.sampleSize;
 
   it('waits for a graph larger than the base effort serves and for enough queries', () => {
     expect(calibrationDue({ graphSize: CALIBRATION.minGraphSize, samples: 1000, now })).toBe(false);
@@ -90,6 +97,28 @@ describe('recallOf', () => {
   it('is 1 when there was nothing to find', () => {
     expect(recallOf([], [])).toBe(1);
     expect(recallOf([[]], [['a']])).toBe(1);
+  });
+});
+
+describe('worstRecall', () => {
+  // Workspace "easy" asks 8 queries the index answers perfectly; "hard" 2 where it finds one of three.
+  const groups = [...Array<string>(8).fill('easy'), 'hard', 'hard'];
+  const exact = groups.map((_, i) => [`${i}a`, `${i}b`, `${i}c`]);
+  const found = exact.map((ids, i) => (groups[i] === 'hard' ? [ids[0]!, 'x', 'y'] : ids));
+
+  it('judges each workspace with enough queries on its own, so one workspace\'s easy queries cannot hide another\'s misses', () => {
+    expect(recallOf(exact, found)).toBeCloseTo(26 / 30);
+    expect(worstRecall(groups, exact, found, 2)).toBeCloseTo(1 / 3);
+  });
+
+  it('pools a workspace with too few queries to judge alone with the rest', () => {
+    expect(worstRecall(groups, exact, found, 3)).toBeCloseTo(26 / 30);
+    expect(worstRecall(groups, exact, found, 100)).toBeCloseTo(26 / 30);
+  });
+
+  it('is the pooled recall when every query is of one workspace', () => {
+    const one = groups.map(() => 'only');
+    expect(worstRecall(one, exact, found, 1)).toBe(recallOf(exact, found));
   });
 });
 

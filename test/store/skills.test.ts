@@ -2,6 +2,7 @@
  * The skill library's data: dedup, models side by side, re-embedding (also
  * when the process doing it is killed), archive and restore.
  */
+import { randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,9 +19,9 @@ import { openStore } from '../../src/store/open.js';
 import { createHashProvider } from '../../src/skills/hashProvider.js';
 import { beginReembed, reembedStatus, runReembed } from '../../src/skills/reembed.js';
 import { createSkillService, type SkillService } from '../../src/skills/skillService.js';
-import { activeModel, exactNearest, modelSearchState, nearestSkill, nearestSkills } from '../../src/store/skills.js';
+import { activeModel, claimCalibration, exactNearest, modelSearchState, nearestSkill, nearestSkills, releaseCalibration, saveCalibration } from '../../src/store/skills.js';
 import { CalibrationStopped, calibrateEffort } from '../../src/skills/calibrate.js';
-import { CALIBRATION, efSearchFor, recallOf } from '../../src/skills/searchEffort.js';
+import { CALIBRATION, efSearchFor, worstRecall } from '../../src/skills/searchEffort.js';
 import { createWorkspace } from '../../src/store/workspaces.js';
 
 const log = pino({ level: 'silent' });
@@ -198,9 +199,10 @@ describe('skills in the database', () => {
   it('measures the effort a graph needs against an exact scan, each query within its own workspace, and stores it', async () => {
     // Two workspaces share a model (and its graph) of their own.
     const model = { id: 'hash/words-trigrams-24/1', provider: 'hash', dims: 24 };
-    for (const [ws, topic] of [['cal-a', 'upload'], ['cal-b', 'billing']] as const) {
+    // The same texts in both: a measurement that looked across workspaces would find the other's copies and lose recall.
+    for (const ws of ['cal-a', 'cal-b']) {
       await createWorkspace(db, { id: ws, settings: { embedding: { provider: 'hash', dims: 24 } } });
-      await svc.import(ws, Array.from({ length: 30 }, (_, i) => ({ name: `${topic} fix ${i}`, description: `${topic} step ${i}: patch module-${i * 31} and rerun suite ${i % 7}` })));
+      await svc.import(ws, Array.from({ length: 30 }, (_, i) => ({ name: `upload fix ${i}`, description: `upload step ${i}: patch module-${i * 31} and rerun suite ${i % 7}` })));
     }
     const n = Number((await db.query<{ n: number }>(`SELECT count(*) AS n FROM skills WHERE embedding_model = $1`, [model.id])).rows[0]!.n);
     expect(n).toBeGreaterThan(40);
@@ -208,10 +210,11 @@ describe('skills in the database', () => {
        UNION ALL (SELECT workspace_id, embedding::text AS v FROM skills WHERE workspace_id = 'cal-b' ORDER BY name LIMIT 12)`)).rows.map((r) => ({ workspaceId: r.workspace_id, vector: r.v }));
     expect(new Set(samples.map((x) => x.workspaceId)).size).toBe(2);
 
-    const c = await calibrateEffort(db, model, samples, { rules: { ...CALIBRATION, ladder: [10, 40, 1000] } });
+    const rules = { ...CALIBRATION, ladder: [10, 40, 1000], minUsable: 10, minPerWorkspace: 5 };
+    const c = await calibrateEffort(db, model, samples, { rules });
     expect([10, 40, 1000]).toContain(c.ef);
     expect(c.recall).toBeGreaterThanOrEqual(CALIBRATION.target);
-    expect(c).toMatchObject({ graphSize: n, samples: 24 });
+    expect(c).toMatchObject({ graphSize: n, samples: 24, usable: 24, stored: true });
     // Its recall is the one an independent measurement at that effort gives, and every neighbour is of the query's workspace.
     const exact = await Promise.all(samples.map((x) => exactNearest(db, x.workspaceId, model, x.vector, 3)));
     const found = [];
@@ -222,28 +225,52 @@ describe('skills in the database', () => {
       expect(owners.rows.map((r) => r.workspace_id)).toEqual([x.workspaceId]);
       found.push(near.map((n) => n.id));
     }
-    expect(recallOf(exact, found)).toBe(c.recall);
+    expect(worstRecall(samples.map((x) => x.workspaceId), exact, found, rules.minPerWorkspace)).toBe(c.recall);
     const stored = (await modelSearchState(db, model.id)).calibration!;
     expect(stored).toMatchObject({ ef: c.ef, graphSize: n, samples: 24 });
     expect(stored.recall).toBeCloseTo(c.recall, 5);
     expect(efSearchFor(n, stored)).toBe(efSearchFor(n)); // a graph this small keeps the base effort
 
     // A target no effort reaches gives the ladder's top; a stopped measurement stores nothing.
-    expect(await calibrateEffort(db, model, samples, { rules: { ...CALIBRATION, target: 1.01, ladder: [10, 1000] } })).toMatchObject({ ef: 1000, recall: 1 });
-    await expect(calibrateEffort(db, model, samples, { stop: () => true })).rejects.toBeInstanceOf(CalibrationStopped);
+    expect(await calibrateEffort(db, model, samples, { rules: { ...rules, target: 1.01, ladder: [10, 1000] } })).toMatchObject({ ef: 1000, recall: 1 });
+    await expect(calibrateEffort(db, model, samples, { rules, stop: () => true })).rejects.toBeInstanceOf(CalibrationStopped);
     expect((await modelSearchState(db, model.id)).calibration).toMatchObject({ ef: 1000, recall: 1 });
+    // Queries of a workspace with fewer than three skills have nothing to miss: they do not count, and too few that do store nothing.
+    await createWorkspace(db, { id: 'cal-tiny', settings: { embedding: { provider: 'hash', dims: 24 } } });
+    await svc.import('cal-tiny', [{ name: 'lonely', description: 'the only upload fix here' }]);
+    const tiny = samples.map((x) => ({ ...x, workspaceId: 'cal-tiny' }));
+    await expect(calibrateEffort(db, model, [...tiny, ...samples.slice(0, 9)], { rules })).rejects.toMatchObject({ usable: 9, kept: 33 });
+    expect((await modelSearchState(db, model.id)).calibration).toMatchObject({ ef: 1000, recall: 1 });
+    // An older measurement finishing late does not replace a newer one.
+    expect(await saveCalibration(db, model.id, { ef: 40, recall: 0.99, graphSize: n, samples: 24, at: new Date(Date.now() - 3600_000) })).toBe(false);
+    expect((await modelSearchState(db, model.id)).calibration).toMatchObject({ ef: 1000 });
+    // One server at a time: a claim holds others off until released or expired.
+    const [one, two] = [randomUUID(), randomUUID()];
+    expect(await claimCalibration(db, model.id, one, 60_000)).toBe(true);
+    expect(await claimCalibration(db, model.id, two, 60_000)).toBe(false);
+    await releaseCalibration(db, model.id, two); // not its claim: nothing happens
+    expect(await claimCalibration(db, model.id, two, 60_000)).toBe(false);
+    await releaseCalibration(db, model.id, one);
+    expect(await claimCalibration(db, model.id, two, 0)).toBe(true);
+    expect(await claimCalibration(db, model.id, one, 60_000)).toBe(true); // two's claim had expired
+    await releaseCalibration(db, model.id, one);
   });
 
   it('calibrates a model in the background once it has served enough queries', async () => {
     const model = 'hash/words-trigrams-24/1';
     const before = (await modelSearchState(db, model)).calibration?.at.getTime() ?? 0;
     // maxAgeMs 0: the calibration the test before stored counts as old.
-    const rules = { ...CALIBRATION, minGraphSize: 10, minSamples: 4, maxSamples: 4, maxAgeMs: 0, ladder: [10, 1000] };
+    const rules = { ...CALIBRATION, minGraphSize: 10, sampleSize: 4, minUsable: 4, minPerWorkspace: 2, maxAgeMs: 0, ladder: [10, 1000] };
     const own = createSkillService({ db, log, config: testConfig(), modelDir: TEST_MODEL_DIR, archiveDir, defaultEmbedding: { provider: 'hash' }, calibration: rules });
     try {
-      for (const text of ['upload fix 3', 'patch module-62', 'rerun suite 4']) await own.search('cal-a', text, 3);
-      expect((await modelSearchState(db, model)).calibration?.at.getTime() ?? 0).toBe(before); // three queries are too few
-      await own.search('cal-b', 'billing step 9', 3);
+      // A workspace without skills of the model has nothing to find: its searches are not kept.
+      await createWorkspace(db, { id: 'cal-empty', settings: { embedding: { provider: 'hash', dims: 24 } } });
+      for (const text of ['upload fix 1', 'upload fix 2', 'upload fix 3', 'upload fix 4', 'upload fix 5']) await own.search('cal-empty', text, 3);
+      // Nor is a query asked again counted twice.
+      for (const text of ['upload fix 3', 'patch module-62', 'rerun suite 4', 'rerun suite 4']) await own.search('cal-a', text, 3);
+      await own.idle();
+      expect((await modelSearchState(db, model)).calibration?.at.getTime() ?? 0).toBe(before); // three distinct queries are too few
+      await own.search('cal-b', 'upload step 9', 3);
       await until(async () => ((await modelSearchState(db, model)).calibration?.at.getTime() ?? 0) > before, 'the background calibration');
       const c = (await modelSearchState(db, model)).calibration!;
       expect(c).toMatchObject({ samples: 4, graphSize: (await modelSearchState(db, model)).graphSize });
