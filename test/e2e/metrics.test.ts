@@ -5,6 +5,7 @@ import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { samples, scrape, value, type Sample } from '../helpers/metrics.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { saveCalibration } from '../../src/store/skills.js';
+import { efSearchFor } from '../../src/skills/searchEffort.js';
 import { until } from '../helpers/wait.js';
 
 const FAKE_CLAUDE = fileURLToPath(new URL('../fixtures/fake-claude.mjs', import.meta.url));
@@ -127,10 +128,25 @@ describe('GET /metrics', () => {
     expect(value(m, 'switchyard_skill_graph_vectors', { model })).toBeGreaterThanOrEqual(0);
     expect(samples(m, 'switchyard_skill_search_calibrated_recall', { model })).toEqual([]);
     // Once measured, the recall shows; the effort of a graph this small stays the base one.
-    await saveCalibration(s.db, model, { ef: 280, recall: 0.975, graphSize: 1, samples: 100, at: new Date() });
+    await saveCalibration(s.db, model, { ef: 280, recall: 0.975, graphSize: 1, samples: 100, at: new Date(Date.now() - 1000) });
     m = await scrape(s.url);
     expect(value(m, 'switchyard_skill_search_calibrated_recall', { model })).toBeCloseTo(0.975, 5);
     expect(value(m, 'switchyard_skill_search_ef', { model })).toBe(100);
+    // A graph the planner counts at 50k vectors: the size prior, then the measured effort.
+    const index = (await s.db.query<{ index_name: string }>('SELECT index_name FROM skill_models WHERE id = $1', [model])).rows[0]!.index_name;
+    await s.db.query('UPDATE pg_class SET reltuples = 50000 WHERE oid = to_regclass($1)', [index]);
+    try {
+      await s.db.query('UPDATE skill_models SET ef_search = NULL, calibrated_at = NULL WHERE id = $1', [model]);
+      m = await scrape(s.url);
+      expect(value(m, 'switchyard_skill_graph_vectors', { model })).toBe(50_000);
+      expect(value(m, 'switchyard_skill_search_ef', { model })).toBe(efSearchFor(50_000));
+      await saveCalibration(s.db, model, { ef: 140, recall: 0.98, graphSize: 50_000, samples: 100, at: new Date() });
+      m = await scrape(s.url);
+      expect(value(m, 'switchyard_skill_search_ef', { model })).toBe(140);
+      expect(value(m, 'switchyard_skill_search_calibrated_recall', { model })).toBeCloseTo(0.98, 5);
+    } finally {
+      await s.db.query('ANALYZE skills');
+    }
   });
 });
 
