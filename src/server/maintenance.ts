@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { Orchestrator } from '../core/config/index.js';
 import { coerceError } from '../core/errors.js';
 import type { Db } from '../store/db.js';
+import { exclusively } from '../store/exclusive.js';
 import { deleteFinishedTasks, deleteOldHealth, deleteOldMetrics, dropExpiredEventPartitions, foldDailyMetrics, oldestFinished, utcDay } from '../store/maintenance.js';
 import { ensureEventPartitions } from '../store/partitions.js';
 
@@ -54,18 +55,8 @@ export async function runMaintenance(db: Db, config: Orchestrator, now = new Dat
     report.tookMs = Date.now() - started;
     return report;
   };
-  // PGlite is one process with one connection: nobody to exclude, and
-  // holding the connection for the lock would block the work itself.
-  if (db.kind === 'pglite') return work();
-  return db.withConnection(async (c) => {
-    const got = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [LOCK_KEY]);
-    if (!got.rows[0]?.ok) return { ...empty, skipped: 'another server is running maintenance', tookMs: Date.now() - started };
-    try {
-      return await work();
-    } finally {
-      await c.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]);
-    }
-  });
+  const done = await exclusively(db, LOCK_KEY, work);
+  return done.ran ? done.value : { ...empty, skipped: 'another server is running maintenance', tookMs: Date.now() - started };
 }
 
 export interface MaintenanceScheduler {

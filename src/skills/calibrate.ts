@@ -7,7 +7,8 @@
  * ends the measurement early, storing nothing.
  */
 import type { Db } from '../store/db.js';
-import { claimCalibration, exactNearest, modelSearchState, nearestSkills, releaseCalibration, saveCalibration, type ModelInfo } from '../store/skills.js';
+import { exclusively } from '../store/exclusive.js';
+import { exactNearest, modelSearchState, nearestSkills, saveCalibration, type ModelInfo } from '../store/skills.js';
 import { CALIBRATION, calibrationDue, chooseEffort, worstRecall, type Calibration, type CalibrationRules, type EffortChoice } from './searchEffort.js';
 
 export interface QuerySample {
@@ -37,6 +38,8 @@ export class TooFewSamples extends Error {
 export interface CalibrationOptions {
   rules?: CalibrationRules;
   stop?: () => boolean;
+  /** The graph's size, when the caller has just read it. */
+  graphSize?: number;
 }
 
 export type CalibrationResult = Calibration & Pick<EffortChoice, 'tried'> & { usable: number; stored: boolean };
@@ -47,7 +50,7 @@ export async function calibrateEffort(db: Db, model: ModelInfo, samples: readonl
     if (o.stop?.()) throw new CalibrationStopped();
   };
   check();
-  const { graphSize } = await modelSearchState(db, model.id);
+  const graphSize = o.graphSize ?? (await modelSearchState(db, model.id)).graphSize;
   const usable: { sample: QuerySample; exact: string[] }[] = [];
   for (const sample of samples) {
     check();
@@ -70,50 +73,45 @@ export async function calibrateEffort(db: Db, model: ModelInfo, samples: readonl
 }
 
 /**
- * Calibrates a model when it is due and no other server is at it: claims the
- * model, re-reads its state (another server may have measured it since this
- * one last looked), measures, and lets the claim go.
+ * Calibrates a model when it is due and no other server is at it: takes the
+ * model's lock, re-reads its state (another server may have measured it
+ * since this one last looked), and measures.
  */
-export async function calibrateWhenDue(
-  db: Db,
-  model: ModelInfo,
-  samples: readonly QuerySample[],
-  o: CalibrationOptions & { holder: string },
-): Promise<CalibrationResult | 'busy' | 'current'> {
+export async function calibrateWhenDue(db: Db, model: ModelInfo, samples: readonly QuerySample[], o: CalibrationOptions = {}): Promise<CalibrationResult | 'busy' | 'current'> {
   const rules = o.rules ?? CALIBRATION;
-  if (!(await claimCalibration(db, model.id, o.holder, rules.leaseMs))) return 'busy';
-  try {
+  const done = await exclusively(db, `skill-calibration:${model.id}`, async () => {
     const state = await modelSearchState(db, model.id);
-    if (!calibrationDue({ ...state, samples: samples.length, now: new Date() }, rules)) return 'current';
-    return await calibrateEffort(db, model, samples, o);
-  } finally {
-    // The claim expires by itself; a failure to release it (the database going away) must not hide the measurement's own outcome.
-    await releaseCalibration(db, model.id, o.holder).catch(() => undefined);
-  }
+    if (!calibrationDue({ ...state, samples: samples.length, now: new Date() }, rules)) return 'current' as const;
+    return calibrateEffort(db, model, samples, { ...o, graphSize: state.graphSize });
+  });
+  return done.ran ? done.value : 'busy';
 }
 
-/** The newest queries each model served, kept for its next calibration. */
+/** The newest distinct queries each model served, kept for its next calibration. */
 export class QuerySamples {
-  private readonly byModel = new Map<string, QuerySample[]>();
+  /** Per model, keyed by workspace and vector; a Map iterates oldest first. */
+  private readonly byModel = new Map<string, Map<string, QuerySample>>();
 
   constructor(private readonly capacity = CALIBRATION.sampleSize) {}
 
   /** A query asked again moves to the newest place instead of counting twice. */
   record(modelId: string, sample: QuerySample): void {
-    const list = (this.byModel.get(modelId) ?? []).filter((s) => s.workspaceId !== sample.workspaceId || s.vector !== sample.vector);
-    list.push(sample);
-    if (list.length > this.capacity) list.shift();
-    this.byModel.set(modelId, list);
+    let kept = this.byModel.get(modelId);
+    if (!kept) this.byModel.set(modelId, (kept = new Map()));
+    const key = `${sample.workspaceId}\n${sample.vector}`;
+    kept.delete(key);
+    kept.set(key, sample);
+    if (kept.size > this.capacity) kept.delete(kept.keys().next().value!);
   }
 
   count(modelId: string): number {
-    return this.byModel.get(modelId)?.length ?? 0;
+    return this.byModel.get(modelId)?.size ?? 0;
   }
 
-  /** Hands the samples over and forgets them: the next calibration measures newer queries. */
+  /** Hands the samples over, oldest first, and forgets them: the next calibration measures newer queries. */
   take(modelId: string): QuerySample[] {
-    const list = this.byModel.get(modelId) ?? [];
+    const kept = this.byModel.get(modelId);
     this.byModel.delete(modelId);
-    return list;
+    return kept ? [...kept.values()] : [];
   }
 }

@@ -61,8 +61,6 @@ export interface CalibrationRules {
   maxAgeMs: number;
   /** After a calibration that failed or had too few usable queries, wait this long before the next. */
   retryAfterMs: number;
-  /** How long one server may hold a model's calibration before another may take it over (it died meanwhile). */
-  leaseMs: number;
 }
 
 export const CALIBRATION: CalibrationRules = {
@@ -75,7 +73,6 @@ export const CALIBRATION: CalibrationRules = {
   drift: 1.25,
   maxAgeMs: 24 * 3600_000,
   retryAfterMs: 3600_000,
-  leaseMs: 15 * 60_000,
 };
 
 /** ef_search for a graph of `graphSize` vectors; an unknown or nonsensical size gets the base effort. */
@@ -119,7 +116,11 @@ export function recallOf(exact: readonly (readonly string[])[], found: readonly 
 export function worstRecall(groups: readonly string[], exact: readonly (readonly string[])[], found: readonly (readonly string[])[], minGroup: number): number {
   let worst = recallOf(exact, found);
   const byGroup = new Map<string, number[]>();
-  groups.forEach((g, i) => byGroup.set(g, [...(byGroup.get(g) ?? []), i]));
+  groups.forEach((g, i) => {
+    const idx = byGroup.get(g);
+    if (idx) idx.push(i);
+    else byGroup.set(g, [i]);
+  });
   for (const idx of byGroup.values()) {
     if (idx.length < minGroup) continue;
     worst = Math.min(worst, recallOf(idx.map((i) => exact[i]!), idx.map((i) => found[i] ?? [])));

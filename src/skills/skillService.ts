@@ -6,7 +6,6 @@
  * re-embedding changes — so a config change never leaves a workspace
  * querying vectors it does not have.
  */
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ArchivedSkill, ImportResult, ReembedStatus, SkillHit, Task } from '../core/api.js';
@@ -25,20 +24,18 @@ import {
   analyzeSkills,
   insertSkills,
   listSkills,
-  modelSearchState,
   nearestSkill,
   requireSkill,
   searchSkills,
   setActiveModel,
-  type ModelInfo,
 } from '../store/skills.js';
 import { getTaskRow } from '../store/tasks.js';
 import { requireWorkspace } from '../store/workspaces.js';
 import { archiveStale, readArchiveFile } from './archive.js';
 import { parseSettings, providerFor, settingsFromName, type EmbeddingSettings, type ProviderContext } from './providers.js';
 import { rank } from './ranking.js';
-import { CalibrationStopped, QuerySamples, TooFewSamples, calibrateWhenDue, type QuerySample } from './calibrate.js';
-import { CALIBRATION, calibrationDue, efSearchFor, type Calibration, type CalibrationRules } from './searchEffort.js';
+import { createEffortService } from './effortService.js';
+import type { CalibrationRules } from './searchEffort.js';
 import { beginReembed, reembedStatus, runningReembeds, runReembed } from './reembed.js';
 import { embedText, skillFromTask } from './skillText.js';
 import { EmbeddingError, toSqlVector, type EmbeddingProvider } from './types.js';
@@ -82,17 +79,7 @@ export function createSkillService(o: SkillServiceOptions) {
     ...(o.openaiRetryBaseMs !== undefined ? { openaiRetryBaseMs: o.openaiRetryBaseMs } : {}),
   };
   const reembeds = new Map<string, Promise<void>>();
-  const efforts = new Map<string, { graphSize: number; calibration?: Calibration; at: number }>();
-  /** Bumped whenever `efforts` is invalidated, so a read that began before is not cached after. */
-  let effortsGeneration = 0;
-  const rules = o.calibration ?? CALIBRATION;
-  const samples = new QuerySamples(rules.sampleSize);
-  const calibrations = new Map<string, Promise<void>>();
-  /** When each model's last calibration failed or had too few usable queries. */
-  const calibrationSetbacks = new Map<string, number>();
-  /** noteQuery calls still running, for idle() and stop(). */
-  const noting = new Set<Promise<void>>();
-  const holder = randomUUID();
+  const efforts = createEffortService({ db, log, ...(o.calibration ? { rules: o.calibration } : {}) });
   const warned = new Set<string>();
   let stopping = false;
 
@@ -121,78 +108,6 @@ export function createSkillService(o: SkillServiceOptions) {
   }
 
   /**
-   * What a model's search effort is computed from; re-read at most once a
-   * minute, since it moves slowly and each query would otherwise pay a
-   * catalog lookup.
-   */
-  async function searchState(modelId: string): Promise<{ graphSize: number; calibration?: Calibration }> {
-    const known = efforts.get(modelId);
-    if (known && Date.now() - known.at < 60_000) return known;
-    const generation = effortsGeneration;
-    const state = { ...(await modelSearchState(db, modelId)), at: Date.now() };
-    if (generation === effortsGeneration) efforts.set(modelId, state);
-    return state;
-  }
-
-  function forgetEfforts(): void {
-    efforts.clear();
-    effortsGeneration++;
-  }
-
-  async function effortFor(modelId: string): Promise<number> {
-    const s = await searchState(modelId);
-    return efSearchFor(s.graphSize, s.calibration);
-  }
-
-  /**
-   * Keeps the query for the model's next calibration and starts one in the
-   * background when it is due (src/skills/searchEffort.ts says when). One
-   * at a time per model on this server, and one server at a time (a claim
-   * in the database); a failure keeps the effort as it was and waits
-   * `retryAfterMs` before the next try.
-   */
-  async function noteQuery(model: ModelInfo, sample: QuerySample): Promise<void> {
-    samples.record(model.id, sample);
-    if (stopping || calibrations.has(model.id)) return;
-    if (Date.now() - (calibrationSetbacks.get(model.id) ?? -Infinity) < rules.retryAfterMs) return;
-    const state = await searchState(model.id);
-    if (stopping || calibrations.has(model.id)) return;
-    if (!calibrationDue({ ...state, samples: samples.count(model.id), now: new Date() }, rules)) return;
-    const batch = samples.take(model.id);
-    const started = Date.now();
-    const run = calibrateWhenDue(db, model, batch, { rules, stop: () => stopping, holder })
-      .then((c) => {
-        if (typeof c === 'string') return log.debug({ model: model.id, outcome: c }, 'skill search effort: no calibration needed here');
-        forgetEfforts();
-        log.info(
-          { model: model.id, graphSize: c.graphSize, efSearch: c.ef, recall: c.recall, samples: c.samples, kept: batch.length, tried: c.tried, stored: c.stored, ms: Date.now() - started },
-          'skill search effort calibrated',
-        );
-      })
-      .catch((err: unknown) => {
-        if (err instanceof CalibrationStopped) return;
-        calibrationSetbacks.set(model.id, Date.now());
-        if (err instanceof TooFewSamples) log.info({ model: model.id, usable: err.usable, kept: err.kept }, 'skill search effort not calibrated: too few queries had three neighbours in their workspace');
-        else log.warn({ err: coerceError(err), model: model.id }, 'could not calibrate the skill search effort; searches keep their current effort');
-      })
-      .finally(() => calibrations.delete(model.id));
-    calibrations.set(model.id, run);
-  }
-
-  /** noteQuery off the request's path: the search has its answer already, and a failure here must not turn it into an error. */
-  function noteQueryLater(model: ModelInfo, sample: QuerySample): void {
-    const p = noteQuery(model, sample)
-      .catch((err: unknown) => log.warn({ err: coerceError(err), model: model.id }, 'could not keep a query for the search-effort calibration'))
-      .finally(() => noting.delete(p));
-    noting.add(p);
-  }
-
-  /** Until every kept query and calibration this service started has finished. */
-  async function calibrationsSettled(): Promise<void> {
-    while (noting.size > 0 || calibrations.size > 0) await Promise.allSettled([...noting, ...calibrations.values()]);
-  }
-
-  /**
    * After bulk changes: the graph sizes that set the search effort are
    * statistics, so refresh them. A failure only leaves the effort as it was;
    * the work that came before it stands, so it is logged, not thrown.
@@ -200,7 +115,7 @@ export function createSkillService(o: SkillServiceOptions) {
   async function refreshStatistics(): Promise<boolean> {
     try {
       await analyzeSkills(db);
-      forgetEfforts();
+      efforts.forget();
       return true;
     } catch (err) {
       log.warn({ err: coerceError(err) }, 'could not refresh the skill statistics; searches keep their current effort');
@@ -235,9 +150,9 @@ export function createSkillService(o: SkillServiceOptions) {
     const model = { id: provider.id, provider: provider.provider, dims: vec!.length };
     const n = Math.max(40, limit * 2);
     const vector = toSqlVector(vec!);
-    const hits = await searchSkills(db, { workspaceId, model, vector, text, vectorCandidates: n, textCandidates: n, efSearch: await effortFor(model.id) });
+    const hits = await searchSkills(db, { workspaceId, model, vector, text, vectorCandidates: n, textCandidates: n, efSearch: await efforts.effortFor(model.id) });
     // Only a query that met the graph says anything about it (a workspace without vectors of this model has nothing to find).
-    if (hits.some((h) => h.vectorRank !== null)) noteQueryLater(model, { workspaceId, vector });
+    if (hits.some((h) => h.vectorRank !== null)) efforts.noteQuery(model, { workspaceId, vector });
     const align = new Map<string, number>();
     if (provider.rerank && hits.length > 0) {
       const scores = await provider.rerank(text, hits.map((h) => embedText(h.skill)));
@@ -284,7 +199,7 @@ export function createSkillService(o: SkillServiceOptions) {
     const model = { id: p.id, provider: p.provider, dims: vec.length };
     await ensureModel(db, model);
     const v = toSqlVector(vec);
-    const ef = await effortFor(model.id);
+    const ef = await efforts.effortFor(model.id);
     return db.tx(async (q) => {
       // One writer per workspace at a time, so two near-copies indexed together cannot both be added.
       await q.query(`SELECT pg_advisory_xact_lock(hashtext('skills:' || $1))`, [workspaceId]);
@@ -477,12 +392,12 @@ export function createSkillService(o: SkillServiceOptions) {
     /** Until indexing is idle and no search-effort calibration started by this service is running. */
     async idle(): Promise<void> {
       await worker.idle();
-      await calibrationsSettled();
+      await efforts.settled();
     },
     async stop(): Promise<void> {
       stopping = true;
       await worker.stop();
-      await calibrationsSettled();
+      await efforts.stop();
       // A re-embedding in progress is left to resume on the next start; its batches are idempotent.
       await Promise.race([Promise.allSettled([...reembeds.values()]), new Promise((r) => setTimeout(r, 100))]);
     },

@@ -272,20 +272,6 @@ export async function saveCalibration(q: Queryable, modelId: string, c: Calibrat
   return (rowCount ?? 0) > 0;
 }
 
-/** Claims a model's calibration for `holder` for `leaseMs`; false while another holds an unexpired claim. */
-export async function claimCalibration(q: Queryable, modelId: string, holder: string, leaseMs: number): Promise<boolean> {
-  const { rowCount } = await q.query(
-    `UPDATE skill_models SET calibrating_by = $2, calibrating_until = now() + make_interval(secs => $3)
-     WHERE id = $1 AND (calibrating_until IS NULL OR calibrating_until <= now() OR calibrating_by = $2)`,
-    [modelId, holder, leaseMs / 1000],
-  );
-  return (rowCount ?? 0) > 0;
-}
-
-export async function releaseCalibration(q: Queryable, modelId: string, holder: string): Promise<void> {
-  await q.query('UPDATE skill_models SET calibrating_by = NULL, calibrating_until = NULL WHERE id = $1 AND calibrating_by = $2', [modelId, holder]);
-}
-
 /** Refreshes the planner's statistics of the skills table and its indexes (graph sizes included). */
 export async function analyzeSkills(q: Queryable): Promise<void> {
   await q.query('ANALYZE skills');

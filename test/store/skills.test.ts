@@ -2,7 +2,6 @@
  * The skill library's data: dedup, models side by side, re-embedding (also
  * when the process doing it is killed), archive and restore.
  */
-import { randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,8 +18,9 @@ import { openStore } from '../../src/store/open.js';
 import { createHashProvider } from '../../src/skills/hashProvider.js';
 import { beginReembed, reembedStatus, runReembed } from '../../src/skills/reembed.js';
 import { createSkillService, type SkillService } from '../../src/skills/skillService.js';
-import { activeModel, claimCalibration, exactNearest, modelSearchState, nearestSkill, nearestSkills, releaseCalibration, saveCalibration } from '../../src/store/skills.js';
-import { CalibrationStopped, calibrateEffort } from '../../src/skills/calibrate.js';
+import { activeModel, exactNearest, modelSearchState, nearestSkill, nearestSkills, saveCalibration } from '../../src/store/skills.js';
+import { exclusively } from '../../src/store/exclusive.js';
+import { CalibrationStopped, calibrateEffort, calibrateWhenDue } from '../../src/skills/calibrate.js';
 import { CALIBRATION, efSearchFor, worstRecall } from '../../src/skills/searchEffort.js';
 import { createWorkspace } from '../../src/store/workspaces.js';
 
@@ -244,16 +244,13 @@ describe('skills in the database', () => {
     // An older measurement finishing late does not replace a newer one.
     expect(await saveCalibration(db, model.id, { ef: 40, recall: 0.99, graphSize: n, samples: 24, at: new Date(Date.now() - 3600_000) })).toBe(false);
     expect((await modelSearchState(db, model.id)).calibration).toMatchObject({ ef: 1000 });
-    // One server at a time: a claim holds others off until released or expired.
-    const [one, two] = [randomUUID(), randomUUID()];
-    expect(await claimCalibration(db, model.id, one, 60_000)).toBe(true);
-    expect(await claimCalibration(db, model.id, two, 60_000)).toBe(false);
-    await releaseCalibration(db, model.id, two); // not its claim: nothing happens
-    expect(await claimCalibration(db, model.id, two, 60_000)).toBe(false);
-    await releaseCalibration(db, model.id, one);
-    expect(await claimCalibration(db, model.id, two, 0)).toBe(true);
-    expect(await claimCalibration(db, model.id, one, 60_000)).toBe(true); // two's claim had expired
-    await releaseCalibration(db, model.id, one);
+    // Measured only when due, and by one server at a time: while another holds the model's lock, it stands aside (PostgreSQL; the embedded database is one process).
+    expect(await calibrateWhenDue(db, model, samples, { rules })).toBe('current');
+    const due = { ...rules, minGraphSize: 10, sampleSize: samples.length, maxAgeMs: 0 };
+    const held = await exclusively(db, `skill-calibration:${model.id}`, () => calibrateWhenDue(db, model, samples, { rules: due }));
+    if (dbKind() === 'postgres') expect(held).toEqual({ ran: true, value: 'busy' });
+    else expect(held).toMatchObject({ ran: true, value: { stored: true } });
+    expect(await calibrateWhenDue(db, model, samples, { rules: due })).toMatchObject({ graphSize: (await modelSearchState(db, model.id)).graphSize, stored: true });
   });
 
   it('calibrates a model in the background once it has served enough queries', async () => {
